@@ -1,0 +1,74 @@
+"""N-way K-shot episodes (introduced in week1_metric/00_episodes) and the course's fixed bank of test episodes.
+
+An episode's tensors always come in one order: support_x [n_way * k_shot, 1, 28, 28], support_y [n_way * k_shot],
+query_x [n_way * n_query, 1, 28, 28], query_y [n_way * n_query]; labels 0..n_way-1, grouped by class.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from .omniglot import DRAWINGS
+
+# The four settings every method of the course is scored on: (n_way, k_shot, n_query) and the size of the bank.
+SETTINGS = {"5w1s": (5, 1, 15), "5w5s": (5, 5, 15), "20w1s": (20, 1, 5), "20w5s": (20, 5, 5)}
+BANK_EPISODES = 600
+
+
+@dataclass
+class EpisodeIndex:
+    """Which classes of a pool (`classes` [n_way]) and which drawings of each (`drawings` [n_way, k_shot + n_query])."""
+
+    classes: torch.Tensor
+    drawings: torch.Tensor
+    k_shot: int
+
+
+def sample_episode_index(n_classes: int, n_way: int, k_shot: int, n_query: int, generator: torch.Generator) -> EpisodeIndex:
+    """Draw n_way distinct classes, and k_shot + n_query distinct drawings of each, reproducibly from `generator`."""
+    if n_way > n_classes:
+        raise ValueError(f"n_way={n_way} is more ways than the {n_classes} classes in this pool.")
+    if k_shot + n_query > DRAWINGS:
+        raise ValueError(f"k_shot + n_query = {k_shot + n_query}, but each Omniglot character has only {DRAWINGS} drawings.")
+    if n_way < 1 or k_shot < 1 or n_query < 0:
+        raise ValueError("n_way and k_shot must be at least 1, n_query at least 0.")
+    classes = torch.randperm(n_classes, generator=generator)[:n_way]
+    drawings = torch.rand(n_way, DRAWINGS, generator=generator).argsort(dim=1)[:, : k_shot + n_query]
+    return EpisodeIndex(classes, drawings, k_shot)
+
+
+def gather_episode(pool: torch.Tensor, index: EpisodeIndex):
+    """Cut one episode out of `pool` [n_classes, 20, ...]: uint8 images become floats in [0, 1] with a channel axis.
+
+    `pool` may also hold precomputed features [n_classes, 20, dim]; they are gathered as they are.
+    Returns support_x, support_y, query_x, query_y.
+    """
+    items = pool[index.classes[:, None], index.drawings]  # [n_way, k_shot + n_query, ...]
+    if items.dtype == torch.uint8:
+        items = items.unsqueeze(2).float() / 255
+    n_way, k_shot = len(index.classes), index.k_shot
+    labels = torch.arange(n_way, device=items.device).unsqueeze(1)
+    support_x = items[:, :k_shot].flatten(0, 1)
+    query_x = items[:, k_shot:].flatten(0, 1)
+    support_y = labels.expand(n_way, k_shot).flatten()
+    query_y = labels.expand(n_way, items.shape[1] - k_shot).flatten()
+    return support_x, support_y, query_x, query_y
+
+
+def sample_episode(pool: torch.Tensor, n_way: int, k_shot: int, n_query: int, generator: torch.Generator):
+    """One random episode from a class pool; see `gather_episode` for what comes back."""
+    return gather_episode(pool, sample_episode_index(len(pool), n_way, k_shot, n_query, generator))
+
+
+@lru_cache(maxsize=32)
+def test_bank(n_classes: int, n_way: int, k_shot: int, n_query: int, seed: int = 0, n_episodes: int = BANK_EPISODES) -> tuple:
+    """A fixed bank of episode indices: the same tasks for every notebook and algorithm given the same arguments."""
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(sample_episode_index(n_classes, n_way, k_shot, n_query, generator) for _ in range(n_episodes))
+
+
+def setting_bank(setting: str, n_classes: int, seed: int = 0) -> tuple:
+    """The bank of one of the course's SETTINGS ('5w1s', ...) over a pool of n_classes (the 659 test characters)."""
+    n_way, k_shot, n_query = SETTINGS[setting]
+    return test_bank(n_classes, n_way, k_shot, n_query, seed)

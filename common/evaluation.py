@@ -1,0 +1,55 @@
+"""Scoring a few-shot method: accuracy over the fixed test bank as a mean with its 95% confidence interval."""
+
+import math
+
+import torch
+from tqdm.auto import tqdm
+
+from .episodes import SETTINGS, gather_episode, setting_bank
+
+
+def mean_ci95(values) -> tuple:
+    """Mean of per-episode accuracies and the half-width of its 95% normal confidence interval."""
+    values = torch.as_tensor(values, dtype=torch.float64)
+    if len(values) < 2:
+        return values.mean().item(), float("nan")
+    return values.mean().item(), 1.96 * values.std().item() / math.sqrt(len(values))
+
+
+def accuracy(prediction: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of correct predictions; `prediction` holds labels [n] or logits [n, n_way]."""
+    if prediction.dim() == 2:
+        prediction = prediction.argmax(dim=1)
+    return (prediction.cpu() == labels.cpu()).float().mean().item()
+
+
+@torch.no_grad()
+def evaluate_bank(predict, pool: torch.Tensor, bank, device="cpu", n_episodes: int | None = None, progress: bool = False) -> dict:
+    """Score `predict(support_x, support_y, query_x, n_way) -> logits or labels` on the first `n_episodes` of a bank.
+
+    Returns {'acc': mean accuracy as a fraction, 'ci95': half-width of its 95% CI, 'episodes': how many were scored}.
+    """
+    episodes = bank[:n_episodes] if n_episodes else bank
+    accuracies = []
+    for index in tqdm(episodes, disable=not progress, leave=False):
+        support_x, support_y, query_x, query_y = (t.to(device) for t in gather_episode(pool, index))
+        accuracies.append(accuracy(predict(support_x, support_y, query_x, len(index.classes)), query_y))
+    acc, ci95 = mean_ci95(accuracies)
+    return {"acc": round(acc, 4), "ci95": round(ci95, 4), "episodes": len(accuracies)}
+
+
+def evaluate_settings(predict, pool: torch.Tensor, device="cpu", n_episodes: int | None = None, settings=tuple(SETTINGS)) -> dict:
+    """`evaluate_bank` on each of the course's settings ('5w1s', '5w5s', '20w1s', '20w5s'); {setting: result}."""
+    return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool)), device, n_episodes) for name in settings}
+
+
+@torch.no_grad()
+def evaluate_lake_runs(predict, runs, device="cpu") -> dict:
+    """Score `predict` on Lake's 20 original 20-way one-shot runs; the CI is over the 20 runs."""
+    accuracies = []
+    for run in runs:
+        support_y = torch.arange(len(run.support_x), device=device)
+        prediction = predict(run.support_x.to(device), support_y, run.query_x.to(device), len(run.support_x))
+        accuracies.append(accuracy(prediction, run.query_y))
+    acc, ci95 = mean_ci95(accuracies)
+    return {"acc": round(acc, 4), "ci95": round(ci95, 4), "episodes": len(accuracies)}

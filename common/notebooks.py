@@ -1,0 +1,100 @@
+"""Tools for the notebooks themselves: the shared Colab cell, exercise stripping, and executing with a budget.
+
+    python -m common.notebooks student [--out student]     write the student version of every notebook
+    python -m common.notebooks execute NOTEBOOK... --budget cpu
+                                                           run notebooks in place, keep their outputs, stamp them
+
+Exercise regions sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines; the student version replaces
+each region by a stub that raises NotImplementedError. A cell whose first line is ``# Self-check`` tests the
+exercise above it on a small fixed input, so it fails on the stub.
+"""
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WEEKS = ("week1_metric", "week2_optimization", "week3_challenge")
+REPO_URL = "https://github.com/learning-to-learn-course/meta-learning-notebooks"
+COLAB_CELL = f"""# Works as it is in a local checkout and under the tests; on Colab it first fetches and installs the course.
+import sys
+
+if "google.colab" in sys.modules:
+    !git clone -q {REPO_URL} /content/course || true
+    !cd /content/course && pip install -q -r requirements.txt
+    sys.path.insert(0, "/content/course")"""
+SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.MULTILINE | re.DOTALL)
+STUB = '{indent}raise NotImplementedError("Exercise: write this part, then run the self-check below.")\n'
+SELF_CHECK = "# Self-check"
+
+
+def course_notebooks() -> list:
+    """Every solution notebook of the course, in teaching order."""
+    return sorted(path for week in WEEKS for path in (PROJECT_ROOT / week).glob("*.ipynb"))
+
+
+def code_sha256(path: Path) -> str:
+    """Hash of a notebook's code, the Colab cell left out: it changes when the code that made the outputs changes."""
+    notebook = nbformat.read(path, as_version=4)
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code" and cell.source != COLAB_CELL]
+    return hashlib.sha256("\n# ---- cell ----\n".join(sources).encode()).hexdigest()
+
+
+def student_version(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy with every solution region replaced by a stub and every output cleared."""
+    student = nbformat.from_dict(notebook)
+    for cell in student.cells:
+        if cell.cell_type == "code":
+            cell.source = SOLUTION.sub(lambda m: STUB.format(indent=m["indent"]), cell.source + "\n").rstrip("\n")
+            cell.outputs, cell.execution_count = [], None
+    student.metadata.pop("metalearn", None)
+    return student
+
+
+def write_student_versions(out: Path) -> list:
+    """Write the student version of every notebook under `out`, keeping the week folders."""
+    written = []
+    for path in course_notebooks():
+        target = out / path.relative_to(PROJECT_ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(student_version(nbformat.read(path, as_version=4)), target)
+        written.append(target)
+    return written
+
+
+def execute(path: Path, budget: str, timeout: int | None = None) -> None:
+    """Run a notebook top to bottom with `budget`, save its outputs in place, and stamp its code hash and budget."""
+    from nbclient import NotebookClient
+
+    os.environ.update(METALEARN_BUDGET=budget, METALEARN_STATIC="1")
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    notebook.metadata["metalearn"] = {"budget": budget, "code_sha256": code_sha256(path)}
+    nbformat.write(notebook, path)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    student = commands.add_parser("student", help="write the student version of every notebook")
+    student.add_argument("--out", type=Path, default=PROJECT_ROOT / "student")
+    run = commands.add_parser("execute", help="run notebooks in place with a budget and keep their outputs")
+    run.add_argument("notebooks", nargs="+", type=Path)
+    run.add_argument("--budget", default="cpu", choices=("smoke", "cpu", "full"))
+    args = parser.parse_args(argv)
+    if args.command == "student":
+        for target in write_student_versions(args.out):
+            print(f"wrote {target}")
+    else:
+        for path in args.notebooks:
+            print(f"executing {path} with budget {args.budget}", file=sys.stderr)
+            execute(path.resolve(), args.budget)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""One run of a notebook: its budget, device and seed, chosen once in the set-up cell, and its recorded result.
+
+Budgets say how long training runs: `smoke` (seconds, for the tests), `cpu` (minutes on a laptop), `full` (the
+papers' training length, for a GPU). The default is `full` with CUDA, else `cpu`; ``METALEARN_BUDGET`` overrides it.
+"""
+
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+BUDGETS = ("smoke", "cpu", "full")
+BUDGET_VAR = "METALEARN_BUDGET"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = PROJECT_ROOT / "results"
+
+
+def choose_budget() -> str:
+    """The budget named by METALEARN_BUDGET, else `full` on a CUDA machine and `cpu` elsewhere."""
+    name = os.environ.get(BUDGET_VAR, "").strip().lower()
+    if not name:
+        return "full" if torch.cuda.is_available() else "cpu"
+    if name not in BUDGETS:
+        raise ValueError(f"{BUDGET_VAR}={name!r} is not a budget; choose one of {', '.join(BUDGETS)}.")
+    return name
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so that a run repeats."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Run:
+    """What a notebook's set-up cell decided; `record` writes the result beside it."""
+
+    notebook: str  # path from the project root without suffix, e.g. 'week1_metric/01_siamese_networks'
+    budget: str
+    device: torch.device
+    seed: int
+    started: float = field(default_factory=time.perf_counter)
+
+    def pick(self, per_budget: dict):
+        """The entry of `per_budget` ({'smoke': ..., 'cpu': ..., 'full': ...}) for this run's budget."""
+        return per_budget[self.budget]
+
+    @property
+    def result_path(self) -> Path:
+        return RESULTS_DIR / self.budget / f"{self.notebook}.json"
+
+    def record(self, metrics: dict, **details) -> dict:
+        """Write metrics ({'5w1s': {'acc', 'ci95', 'episodes'}, ...}) to results/<budget>/<notebook>.json.
+
+        Smoke runs go to results/smoke/, which git ignores, so the tests never touch a recorded cpu or full result.
+        """
+        from .notebooks import code_sha256
+
+        record = {
+            "notebook": f"{self.notebook}.ipynb",
+            "budget": self.budget,
+            "device": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
+            "torch": torch.__version__,
+            "seed": self.seed,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_time_s": round(time.perf_counter() - self.started, 1),
+            "code_sha256": code_sha256(PROJECT_ROOT / f"{self.notebook}.ipynb"),
+            "metrics": metrics,
+            **details,
+        }
+        self.result_path.parent.mkdir(parents=True, exist_ok=True)
+        self.result_path.write_text(json.dumps(record, indent=2) + "\n")
+        return record
+
+
+def start_run(notebook: str, seed: int = 0, minutes: dict | None = None) -> Run:
+    """Choose the budget and the device once, seed everything, and print what this run will be."""
+    run = Run(notebook, choose_budget(), torch.device("cuda" if torch.cuda.is_available() else "cpu"), seed)
+    seed_everything(seed)
+    estimate = f", about {minutes[run.budget]} min" if minutes else ""
+    print(f"{notebook}: budget '{run.budget}' on {run.device} (torch {torch.__version__}), seed {seed}{estimate}")
+    return run
+
+
+def load_results(budget: str) -> dict:
+    """{notebook: record} for every recorded run of a budget, read from results/<budget>/."""
+    folder = RESULTS_DIR / budget
+    return {str(path.relative_to(folder).with_suffix("")): json.loads(path.read_text()) for path in sorted(folder.rglob("*.json"))}
+
+
+README = PROJECT_ROOT / "README.md"
+TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
+COLUMNS = ("5w1s", "5w5s", "20w1s", "20w5s", "lake20")
+
+
+def results_table(budgets=("cpu", "full")) -> str:
+    """A markdown table of every recorded run: accuracy ± 95% CI per setting, with budget, device, seed and time."""
+    lines = ["| notebook | budget | " + " | ".join(COLUMNS) + " | device | seed | wall time |", "|---" * (len(COLUMNS) + 5) + "|"]
+    for budget in budgets:
+        for notebook, record in load_results(budget).items():
+            cells = [f"{100 * m['acc']:.1f} ± {100 * m['ci95']:.1f}" if (m := record["metrics"].get(c)) else "" for c in COLUMNS]
+            lines.append(f"| {notebook} | {budget} | " + " | ".join(cells)
+                         + f" | {record['device']} | {record['seed']} | {record['wall_time_s'] / 60:.1f} min |")
+    return "\n".join(lines)
+
+
+def update_readme() -> None:
+    """Rewrite the results table of README.md from results/ (it is never edited by hand)."""
+    text = README.read_text()
+    head, rest = text.split(TABLE_START)
+    _, tail = rest.split(TABLE_END)
+    README.write_text(f"{head}{TABLE_START}\n{results_table()}\n{TABLE_END}{tail}")
+
+
+if __name__ == "__main__":
+    update_readme()

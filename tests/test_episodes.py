@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from common.episodes import gather_episode, sample_episode, sample_episode_index, setting_bank, test_bank
+
+
+def pool(n_classes=30):
+    """Fake pool whose every pixel holds its class index, so labels can be checked from the images."""
+    return torch.arange(n_classes, dtype=torch.uint8).view(-1, 1, 1, 1).expand(n_classes, 20, 28, 28).contiguous()
+
+
+def test_shapes_labels_and_order():
+    generator = torch.Generator().manual_seed(0)
+    support_x, support_y, query_x, query_y = sample_episode(pool(), 5, 2, 3, generator)
+    assert support_x.shape == (10, 1, 28, 28) and query_x.shape == (15, 1, 28, 28)
+    assert support_y.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4] and query_y.tolist() == [0] * 3 + [1] * 3 + [2] * 3 + [3] * 3 + [4] * 3
+    support_classes = (support_x[:, 0, 0, 0] * 255).round().view(5, 2)
+    query_classes = (query_x[:, 0, 0, 0] * 255).round().view(5, 3)
+    assert (support_classes == support_classes[:, :1]).all() and torch.equal(support_classes[:, 0], query_classes[:, 0])
+
+
+def test_support_and_query_drawings_are_distinct():
+    index = sample_episode_index(30, 5, 5, 15, torch.Generator().manual_seed(1))
+    assert all(len(set(row.tolist())) == 20 for row in index.drawings)
+    assert len(set(index.classes.tolist())) == 5
+
+
+def test_reproducible_with_the_same_seed():
+    a = sample_episode(pool(), 5, 1, 5, torch.Generator().manual_seed(3))
+    b = sample_episode(pool(), 5, 1, 5, torch.Generator().manual_seed(3))
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_impossible_requests_raise_value_error():
+    generator = torch.Generator()
+    with pytest.raises(ValueError, match="more ways than"):
+        sample_episode_index(4, 5, 1, 1, generator)
+    with pytest.raises(ValueError, match="only 20 drawings"):
+        sample_episode_index(30, 5, 10, 11, generator)
+
+
+def test_bank_is_fixed_and_depends_on_its_seed():
+    first, again, other = test_bank(659, 5, 1, 15, 0), test_bank(659, 5, 1, 15, 0, 600), test_bank(659, 5, 1, 15, 1)
+    assert len(first) == 600
+    assert all(torch.equal(a.classes, b.classes) and torch.equal(a.drawings, b.drawings) for a, b in zip(first, again))
+    assert not all(torch.equal(a.classes, b.classes) for a, b in zip(first, other))
+    assert setting_bank("20w5s", 659)[0].drawings.shape == (20, 10)
+
+
+def test_gather_passes_features_through():
+    features = torch.randn(30, 20, 8)
+    index = sample_episode_index(30, 3, 1, 2, torch.Generator().manual_seed(0))
+    support_x, _, query_x, _ = gather_episode(features, index)
+    assert support_x.shape == (3, 8) and torch.equal(support_x[0], features[index.classes[0], index.drawings[0, 0]])

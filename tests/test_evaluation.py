@@ -1,0 +1,27 @@
+import math
+
+import pytest
+import torch
+
+from common.episodes import test_bank
+from common.evaluation import evaluate_bank, mean_ci95
+
+
+def test_mean_ci95_known_values():
+    mean, ci95 = mean_ci95([0.0, 1.0, 0.0, 1.0])
+    assert mean == 0.5 and ci95 == pytest.approx(1.96 * math.sqrt(1 / 3) / 2)
+
+
+def test_oracle_scores_one_and_a_guess_scores_chance():
+    features = torch.arange(40).float().view(40, 1, 1).expand(40, 20, 1).contiguous()
+    bank = test_bank(40, 5, 1, 15, seed=0, n_episodes=200)
+
+    def nearest(support_x, support_y, query_x, n_way):
+        return support_y[(query_x - support_x.T).abs().argmin(dim=1)]
+
+    def guess(support_x, support_y, query_x, n_way):
+        return torch.randint(n_way, (len(query_x),))
+
+    assert evaluate_bank(nearest, features, bank) == {"acc": 1.0, "ci95": 0.0, "episodes": 200}
+    chance = evaluate_bank(guess, features, bank, n_episodes=100)
+    assert chance["episodes"] == 100 and abs(chance["acc"] - 0.2) < 3 * chance["ci95"]

@@ -1,0 +1,49 @@
+"""Guards on the notebooks: shared Colab cell, committed outputs that match the code, and real exercises."""
+
+import json
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from common.notebooks import COLAB_CELL, PROJECT_ROOT, SELF_CHECK, code_sha256, course_notebooks, student_version
+
+NOTEBOOKS = course_notebooks()
+IDS = [str(path.relative_to(PROJECT_ROOT)) for path in NOTEBOOKS]
+
+
+def code_cells(notebook):
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_first_code_cell_is_the_shared_colab_cell(path):
+    assert code_cells(nbformat.read(path, as_version=4))[0].source == COLAB_CELL
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_outputs_come_from_a_real_run_of_this_code(path):
+    """Outputs must be those of a `cpu` or `full` run of exactly this code: re-run with
+    `python -m common.notebooks execute NOTEBOOK --budget cpu` after changing a code cell."""
+    notebook = nbformat.read(path, as_version=4)
+    stamp = notebook.metadata.get("metalearn", {})
+    assert stamp.get("budget") in ("cpu", "full"), "notebook not executed with a cpu or full budget"
+    assert stamp["code_sha256"] == code_sha256(path), "code changed since the outputs were made"
+    assert all(cell.execution_count is not None for cell in code_cells(notebook))
+    result = PROJECT_ROOT / "results" / stamp["budget"] / path.relative_to(PROJECT_ROOT).with_suffix(".json")
+    assert json.loads(result.read_text())["code_sha256"] == stamp["code_sha256"], f"{result} is from other code"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_version_fails_at_its_first_self_check(path):
+    student = student_version(nbformat.read(path, as_version=4))
+    sources = [cell.source for cell in code_cells(student)]
+    assert "### BEGIN SOLUTION" not in "".join(sources) and "NotImplementedError" in "".join(sources)
+    first_check = next(i for i, cell in enumerate(student.cells) if cell.cell_type == "code" and cell.source.startswith(SELF_CHECK))
+    student.cells = student.cells[: first_check + 1]
+    client = NotebookClient(student, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    with pytest.raises(CellExecutionError, match="NotImplementedError"):
+        client.execute()
+    failed = [cell for cell in code_cells(student) if any(out.get("output_type") == "error" for out in cell.get("outputs", []))]
+    assert failed and failed[0].source.startswith(SELF_CHECK), "the student version failed before its first self-check"

@@ -1,0 +1,93 @@
+import io
+import zipfile
+
+import pytest
+import torch
+from PIL import Image
+
+from common import omniglot
+from common.omniglot import OmniglotDataError, load_lake_runs, load_omniglot, omniglot_splits
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_omniglot()
+
+
+def test_counts_and_format(data):
+    assert data.images.shape == (1623, 20, 28, 28) and data.images.dtype == torch.uint8
+    assert data.background.sum() == 964 and (~data.background).sum() == 659
+    assert data.images.float().mean() < 64, "strokes should be bright on a dark background"
+
+
+def test_splits_share_no_character_rotations_included(data):
+    splits = omniglot_splits(data)
+    characters = {name: set(split.character.tolist()) for name, split in splits.items()}
+    assert not characters["train"] & characters["val"]
+    assert not characters["train"] & characters["test"]
+    assert not characters["val"] & characters["test"]
+    assert len(characters["test"]) == 659 and len(splits["test"]) == 659
+    assert len(characters["train"]) + len(characters["val"]) == 964
+    assert len(splits["train"]) == 4 * len(characters["train"]) and set(splits["train"].rotation.tolist()) == {0, 1, 2, 3}
+
+
+def test_rotated_class_is_the_turned_character(data):
+    train = omniglot_splits(data)["train"]
+    quarter = (train.rotation == 1).nonzero()[0, 0]
+    upright = ((train.character == train.character[quarter]) & (train.rotation == 0)).nonzero()[0, 0]
+    assert torch.equal(train.images[quarter], torch.rot90(train.images[upright], 1, dims=(1, 2)))
+
+
+def test_lake_runs():
+    runs = load_lake_runs()
+    assert len(runs) == 20
+    assert runs[0].support_x.shape == (20, 1, 28, 28) and sorted(runs[0].query_y.tolist()) == list(range(20))
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("1", (105, 105), 1).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _zip(path, characters: int, drawings: int = 20, corrupt: bool = False):
+    with zipfile.ZipFile(path, "w") as archive:
+        for c in range(characters):
+            for d in range(drawings):
+                data = b"not a png" if corrupt and c == d == 0 else _png()
+                archive.writestr(f"images_background/Alphabet/character{c:02d}/{c:04d}_{d:02d}.png", data)
+
+
+def test_partial_zip_names_the_file(tmp_path):
+    _zip(tmp_path / "images_background.zip", characters=3)
+    with pytest.raises(OmniglotDataError, match=r"images_background\.zip holds 3 characters.*OMNIGLOT_DIR"):
+        omniglot._read_set(tmp_path / "images_background.zip", "images_background")
+
+
+def test_corrupt_image_and_zip_give_clear_errors(tmp_path):
+    with pytest.raises(OmniglotDataError, match="corrupt"):
+        omniglot._to_28(b"not a png", "images_background.zip:Alphabet/character00")
+    (tmp_path / "images_background.zip").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(OmniglotDataError, match=r"images_background\.zip.*corrupt"):
+        omniglot._read_set(tmp_path / "images_background.zip", "images_background")
+
+
+def test_missing_data_says_what_to_do_and_leaves_no_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMNIGLOT_DIR", str(tmp_path / "empty"))
+    monkeypatch.setattr(omniglot, "DATA_DIR", tmp_path / "cache")
+    with pytest.raises(OmniglotDataError, match="OMNIGLOT_DIR=.*holds no images_background"):
+        load_omniglot(tmp_path / "cache" / "omniglot28.pt")
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+def test_no_network_gives_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("OMNIGLOT_DIR", raising=False)
+    monkeypatch.setattr(omniglot, "DATA_DIR", tmp_path)
+
+    def offline(*args, **kwargs):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr("torchvision.datasets.Omniglot.download", offline)
+    with pytest.raises(OmniglotDataError, match="downloading images_background failed.*Name or service"):
+        load_omniglot(tmp_path / "omniglot28.pt")
+    assert not (tmp_path / "omniglot28.pt").exists()

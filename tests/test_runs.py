@@ -1,0 +1,48 @@
+import json
+
+import pytest
+import torch
+
+from common import runs
+
+
+def test_budget_default_follows_the_hardware(monkeypatch):
+    monkeypatch.delenv("METALEARN_BUDGET", raising=False)
+    assert runs.choose_budget() == ("full" if torch.cuda.is_available() else "cpu")
+    monkeypatch.setenv("METALEARN_BUDGET", "Smoke")
+    assert runs.choose_budget() == "smoke"
+
+
+def test_unknown_budget_lists_the_valid_ones(monkeypatch):
+    monkeypatch.setenv("METALEARN_BUDGET", "huge")
+    with pytest.raises(ValueError, match="smoke, cpu, full"):
+        runs.choose_budget()
+
+
+def test_record_writes_the_agreed_fields(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(runs, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr("common.notebooks.code_sha256", lambda path: "abc")
+    run = runs.Run("week1_metric/00_episodes", "smoke", torch.device("cpu"), seed=0)
+    run.record({"5w1s": {"acc": 0.9, "ci95": 0.01, "episodes": 600}})
+    path = tmp_path / "smoke" / "week1_metric" / "00_episodes.json"
+    record = json.loads(path.read_text())
+    for key in ("notebook", "budget", "device", "torch", "seed", "date", "wall_time_s", "metrics", "code_sha256"):
+        assert key in record
+    assert record["budget"] == "smoke" and record["metrics"]["5w1s"]["acc"] == 0.9
+    assert runs.load_results("smoke")["week1_metric/00_episodes"]["seed"] == 0
+
+
+def test_pick_follows_the_budget():
+    run = runs.Run("x", "cpu", torch.device("cpu"), 0)
+    assert run.pick({"smoke": 1, "cpu": 2, "full": 3}) == 2
+
+
+def test_smoke_results_are_ignored_by_git():
+    assert "results/smoke/" in (runs.PROJECT_ROOT / ".gitignore").read_text().split()
+
+
+def test_readme_results_table_is_generated_from_results():
+    """Re-generate it with `python -m common.runs` after recording a run."""
+    readme = runs.README.read_text()
+    assert runs.results_table() in readme, "README's results table is out of date with results/"
