@@ -67,6 +67,22 @@ def write_student_versions(out: Path) -> list:
     return written
 
 
+def tidy_streams(notebook: nbformat.NotebookNode) -> None:
+    """Merge each cell's consecutive stream outputs and keep only the last state of carriage-return lines
+    (progress bars), as a live front end shows them."""
+    for cell in (cell for cell in notebook.cells if cell.cell_type == "code"):
+        merged = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and merged and merged[-1].output_type == "stream" and merged[-1].name == output.name:
+                merged[-1].text += output.text
+            else:
+                merged.append(output)
+        for output in merged:
+            if output.output_type == "stream":
+                output.text = "\n".join(line.rstrip("\r").split("\r")[-1] for line in output.text.split("\n"))
+        cell.outputs = merged
+
+
 def execute(path: Path, budget: str, timeout: int | None = None) -> None:
     """Run a notebook top to bottom with `budget`, save its outputs in place, and stamp its code hash and budget."""
     from nbclient import NotebookClient
@@ -74,6 +90,7 @@ def execute(path: Path, budget: str, timeout: int | None = None) -> None:
     os.environ.update(METALEARN_BUDGET=budget, METALEARN_STATIC="1")
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    tidy_streams(notebook)
     notebook.metadata["metalearn"] = {"budget": budget, "code_sha256": code_sha256(path)}
     nbformat.write(notebook, path)
 

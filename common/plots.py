@@ -102,6 +102,17 @@ def has_live_frontend() -> bool:
     return hasattr(get_ipython(), "kernel")
 
 
+def progress(iterable, **kwargs):
+    """A tqdm progress bar: a widget in a live notebook, plain text otherwise, so a saved notebook keeps its final bar."""
+    if has_live_frontend():
+        from tqdm.notebook import tqdm
+    else:
+        from tqdm.std import tqdm
+
+        kwargs.setdefault("mininterval", 10)
+    return tqdm(iterable, **kwargs)
+
+
 def interactive_or_static(draw, **sliders) -> None:
     """Show `draw(**values)` with ipywidgets sliders in a live notebook; otherwise one static picture at the defaults.
 

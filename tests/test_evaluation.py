@@ -25,3 +25,15 @@ def test_oracle_scores_one_and_a_guess_scores_chance():
     assert evaluate_bank(nearest, features, bank) == {"acc": 1.0, "ci95": 0.0, "episodes": 200}
     chance = evaluate_bank(guess, features, bank, n_episodes=100)
     assert chance["episodes"] == 100 and abs(chance["acc"] - 0.2) < 3 * chance["ci95"]
+
+
+def test_embed_pool_matches_encoding_each_image():
+    from torch import nn
+
+    from common.evaluation import embed_pool
+
+    pool = torch.randint(0, 255, (3, 20, 28, 28), dtype=torch.uint8)
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 5))
+    features = embed_pool(encoder, pool, batch=7)
+    assert features.shape == (3, 20, 5)
+    torch.testing.assert_close(features[2, 4], encoder(pool[2, 4].float().view(1, 1, 28, 28) / 255)[0])

@@ -31,6 +31,7 @@ def test_committed_outputs_come_from_a_real_run_of_this_code(path):
     assert stamp.get("budget") in ("cpu", "full"), "notebook not executed with a cpu or full budget"
     assert stamp["code_sha256"] == code_sha256(path), "code changed since the outputs were made"
     assert all(cell.execution_count is not None for cell in code_cells(notebook))
+    assert not [out for cell in code_cells(notebook) for out in cell.outputs if out.output_type == "error"]
     result = PROJECT_ROOT / "results" / stamp["budget"] / path.relative_to(PROJECT_ROOT).with_suffix(".json")
     assert json.loads(result.read_text())["code_sha256"] == stamp["code_sha256"], f"{result} is from other code"
 
@@ -47,3 +48,16 @@ def test_student_version_fails_at_its_first_self_check(path):
         client.execute()
     failed = [cell for cell in code_cells(student) if any(out.get("output_type") == "error" for out in cell.get("outputs", []))]
     assert failed and failed[0].source.startswith(SELF_CHECK), "the student version failed before its first self-check"
+
+
+def test_tidy_streams_keeps_the_last_state_of_a_progress_bar():
+    from common.notebooks import tidy_streams
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    notebook.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text="\rtrain: 0%"),
+        nbformat.v4.new_output("stream", name="stderr", text="\rtrain: 50%\rtrain: 100%\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="done\n"),
+    ]
+    tidy_streams(notebook)
+    assert [(out.name, out.text) for out in notebook.cells[0].outputs] == [("stderr", "train: 100%\n"), ("stdout", "done\n")]
