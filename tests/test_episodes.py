@@ -1,7 +1,10 @@
 import pytest
 import torch
 
-from common.episodes import gather_episode, sample_episode, sample_episode_index, setting_bank, test_bank
+from common import episodes
+from common.episodes import gather_episode, sample_episode, sample_episode_index, setting_bank
+
+# `episodes.test_bank`, not an imported `test_bank`: pytest would collect a module-level name starting with test_.
 
 
 def pool(n_classes=30):
@@ -40,7 +43,8 @@ def test_impossible_requests_raise_value_error():
 
 
 def test_bank_is_fixed_and_depends_on_its_seed():
-    first, again, other = test_bank(659, 5, 1, 15, 0), test_bank(659, 5, 1, 15, 0, 600), test_bank(659, 5, 1, 15, 1)
+    first, again, other = (episodes.test_bank(659, 5, 1, 15, 0), episodes.test_bank(659, 5, 1, 15, 0, 600),
+                           episodes.test_bank(659, 5, 1, 15, 1))
     assert len(first) == 600
     assert all(torch.equal(a.classes, b.classes) and torch.equal(a.drawings, b.drawings) for a, b in zip(first, again))
     assert not all(torch.equal(a.classes, b.classes) for a, b in zip(first, other))

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from common.episodes import test_bank
+from common import episodes
 from common.evaluation import evaluate_bank, mean_ci95
 
 
@@ -14,7 +14,7 @@ def test_mean_ci95_known_values():
 
 def test_oracle_scores_one_and_a_guess_scores_chance():
     features = torch.arange(40).float().view(40, 1, 1).expand(40, 20, 1).contiguous()
-    bank = test_bank(40, 5, 1, 15, seed=0, n_episodes=200)
+    bank = episodes.test_bank(40, 5, 1, 15, seed=0, n_episodes=200)
 
     def nearest(support_x, support_y, query_x, n_way):
         return support_y[(query_x - support_x.T).abs().argmin(dim=1)]
