@@ -100,11 +100,14 @@ TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
 COLUMNS = ("5w1s", "5w5s", "20w1s", "20w5s", "lake20")
 
 
-def results_table(budgets=("cpu", "full")) -> str:
-    """A markdown table of every recorded run: accuracy ± 95% CI per setting, with budget, device, seed and time."""
+def results_table(budgets=("cpu", "full"), prefix: str = "") -> str:
+    """A markdown table of the recorded runs scored on the test bank: accuracy ± 95% CI per setting, with budget,
+    device, seed and time. `prefix` keeps the notebooks whose name starts with it (a week's close: 'week1_metric/')."""
     lines = ["| notebook | budget | " + " | ".join(COLUMNS) + " | device | seed | wall time |", "|---" * (len(COLUMNS) + 5) + "|"]
     for budget in budgets:
         for notebook, record in load_results(budget).items():
+            if not notebook.startswith(prefix) or not any(c in record["metrics"] for c in COLUMNS):
+                continue
             cells = [f"{100 * m['acc']:.1f} ± {100 * m['ci95']:.1f}" if (m := record["metrics"].get(c)) else "" for c in COLUMNS]
             lines.append(f"| {notebook} | {budget} | " + " | ".join(cells)
                          + f" | {record['device']} | {record['seed']} | {record['wall_time_s'] / 60:.1f} min |")

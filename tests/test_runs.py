@@ -48,3 +48,16 @@ def test_readme_results_table_is_generated_from_results():
     """Re-generate it with `python -m common.runs` after recording a run."""
     readme = runs.README.read_text()
     assert runs.results_table() in readme, "README's results table is out of date with results/"
+
+
+def test_results_table_keeps_a_week_and_skips_runs_without_bank_accuracy(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "RESULTS_DIR", tmp_path)
+    for name, metrics in (("week1_metric/03_protonet", {"5w1s": {"acc": 0.97, "ci95": 0.003, "episodes": 600}}),
+                          ("week2_optimization/02_sine", {"mse": {"mse": 0.4}}),
+                          ("week2_optimization/03_maml", {"5w1s": {"acc": 0.95, "ci95": 0.004, "episodes": 600}})):
+        path = tmp_path / "cpu" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"metrics": metrics, "device": "cpu", "seed": 0, "wall_time_s": 60}))
+    rows = runs.results_table(("cpu",), prefix="week2_optimization/").splitlines()[2:]
+    assert len(rows) == 1 and rows[0].startswith("| week2_optimization/03_maml | cpu | 95.0 ± 0.4 |")
+    assert len(runs.results_table(("cpu",)).splitlines()) == 4
