@@ -66,7 +66,8 @@ class Run:
         record = {
             "notebook": f"{self.notebook}.ipynb",
             "budget": self.budget,
-            "device": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
+            "device": torch.cuda.get_device_name(self.device) if self.device.type == "cuda"
+            else f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} thread{'s' * (torch.get_num_threads() > 1)})",
             "torch": torch.__version__,
             "seed": self.seed,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
