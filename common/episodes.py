@@ -25,16 +25,19 @@ class EpisodeIndex:
     k_shot: int
 
 
-def sample_episode_index(n_classes: int, n_way: int, k_shot: int, n_query: int, generator: torch.Generator) -> EpisodeIndex:
-    """Draw n_way distinct classes, and k_shot + n_query distinct drawings of each, reproducibly from `generator`."""
+def sample_episode_index(n_classes: int, n_way: int, k_shot: int, n_query: int, generator: torch.Generator,
+                         n_examples: int = DRAWINGS) -> EpisodeIndex:
+    """Draw n_way distinct classes, and k_shot + n_query distinct examples of each (of the `n_examples` every class
+    of the pool has: Omniglot's 20 drawings by default), reproducibly from `generator`."""
     if n_way > n_classes:
         raise ValueError(f"n_way={n_way} is more ways than the {n_classes} classes in this pool.")
-    if k_shot + n_query > DRAWINGS:
-        raise ValueError(f"k_shot + n_query = {k_shot + n_query}, but each Omniglot character has only {DRAWINGS} drawings.")
+    if k_shot + n_query > n_examples:
+        raise ValueError(f"k_shot + n_query = {k_shot + n_query}, but each class of this pool has only {n_examples} examples"
+                         + (" (an Omniglot character has 20 drawings)." if n_examples == DRAWINGS else "."))
     if n_way < 1 or k_shot < 1 or n_query < 0:
         raise ValueError("n_way and k_shot must be at least 1, n_query at least 0.")
     classes = torch.randperm(n_classes, generator=generator)[:n_way]
-    drawings = torch.rand(n_way, DRAWINGS, generator=generator).argsort(dim=1)[:, : k_shot + n_query]
+    drawings = torch.rand(n_way, n_examples, generator=generator).argsort(dim=1)[:, : k_shot + n_query]
     return EpisodeIndex(classes, drawings, k_shot)
 
 
@@ -58,17 +61,29 @@ def gather_episode(pool: torch.Tensor, index: EpisodeIndex):
 
 def sample_episode(pool: torch.Tensor, n_way: int, k_shot: int, n_query: int, generator: torch.Generator):
     """One random episode from a class pool; see `gather_episode` for what comes back."""
-    return gather_episode(pool, sample_episode_index(len(pool), n_way, k_shot, n_query, generator))
+    return gather_episode(pool, sample_episode_index(len(pool), n_way, k_shot, n_query, generator, pool.shape[1]))
 
 
 @lru_cache(maxsize=32)
-def test_bank(n_classes: int, n_way: int, k_shot: int, n_query: int, seed: int = 0, n_episodes: int = BANK_EPISODES) -> tuple:
+def test_bank(n_classes: int, n_way: int, k_shot: int, n_query: int, seed: int = 0, n_episodes: int = BANK_EPISODES,
+              n_examples: int = DRAWINGS) -> tuple:
     """A fixed bank of episode indices: the same tasks for every notebook and algorithm given the same arguments."""
     generator = torch.Generator().manual_seed(seed)
-    return tuple(sample_episode_index(n_classes, n_way, k_shot, n_query, generator) for _ in range(n_episodes))
+    return tuple(sample_episode_index(n_classes, n_way, k_shot, n_query, generator, n_examples) for _ in range(n_episodes))
 
 
-def setting_bank(setting: str, n_classes: int, seed: int = 0) -> tuple:
-    """The bank of one of the course's SETTINGS ('5w1s', ...) over a pool of n_classes (the 659 test characters)."""
+def setting_bank(setting: str, n_classes: int, seed: int = 0, n_examples: int = DRAWINGS) -> tuple:
+    """The bank of one of the course's SETTINGS ('5w1s', ...) over a pool of n_classes with n_examples each
+    (the 659 test characters with 20 drawings, for the course's test bank)."""
     n_way, k_shot, n_query = SETTINGS[setting]
-    return test_bank(n_classes, n_way, k_shot, n_query, seed)
+    return test_bank(n_classes, n_way, k_shot, n_query, seed, BANK_EPISODES, n_examples)
+
+
+def pool_batches(pool: torch.Tensor, batch_size: int, generator: torch.Generator):
+    """One epoch over every example of a class pool in a random order, for plain classification over all its
+    classes at once (week 3's Baseline): yields images float [batch, 1, 28, 28] in [0, 1] and class labels [batch]."""
+    n_classes, n_examples = pool.shape[:2]
+    order = torch.randperm(n_classes * n_examples, generator=generator)
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        yield pool.flatten(0, 1)[chosen].unsqueeze(1).float() / 255, chosen // n_examples

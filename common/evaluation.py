@@ -17,7 +17,7 @@ def mean_ci95(values) -> tuple:
 
 
 @torch.no_grad()
-def embed_pool(encoder, pool: torch.Tensor, batch: int = 500) -> torch.Tensor:
+def embed_pool(encoder, pool: torch.Tensor, batch: int = 100) -> torch.Tensor:
     """Encode every drawing of a class pool once: uint8 [n_classes, 20, 28, 28] -> [n_classes, 20, *encoder output].
 
     Valid when the encoder treats each image on its own (batch norm in eval mode): then episodes can index these
@@ -52,7 +52,29 @@ def evaluate_bank(predict, pool: torch.Tensor, bank, device="cpu", n_episodes: i
 
 def evaluate_settings(predict, pool: torch.Tensor, device="cpu", n_episodes: int | None = None, settings=tuple(SETTINGS)) -> dict:
     """`evaluate_bank` on each of the course's settings ('5w1s', '5w5s', '20w1s', '20w5s'); {setting: result}."""
-    return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool)), device, n_episodes) for name in settings}
+    return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool), n_examples=pool.shape[1]), device, n_episodes)
+            for name in settings}
+
+
+def beyond_course_pools() -> dict:
+    """The two other test pools every course-trained model is scored on (week 3 reads them side by side):
+    'vinyals', the papers' 1,692 test classes (evaluation characters in four rotations), and 'fashion', the
+    cross-domain test half of Fashion-MNIST."""
+    from .fashion import fashion_splits
+    from .omniglot import vinyals_splits
+
+    return {"vinyals": vinyals_splits()["test"].images, "fashion": fashion_splits()["test"]}
+
+
+EXTRA_SETTINGS = {"vinyals": ("5w1s", "5w5s", "20w1s", "20w5s"), "fashion": ("5w1s", "5w5s")}
+
+
+def evaluate_beyond_course(predict, device="cpu", pools: dict | None = None, n_episodes: int | None = None) -> dict:
+    """Score a course-trained `predict` on the papers' test classes and the cross-domain bank:
+    {'vinyals_5w1s': ..., 'vinyals_20w5s': ..., 'fashion_5w1s': ..., 'fashion_5w5s': ...}, the names every record uses."""
+    pools = pools or beyond_course_pools()
+    return {f"{name}_{setting}": result for name, settings in EXTRA_SETTINGS.items()
+            for setting, result in evaluate_settings(predict, pools[name], device, n_episodes, settings).items()}
 
 
 @torch.no_grad()
@@ -65,3 +87,15 @@ def evaluate_lake_runs(predict, runs, device="cpu") -> dict:
         accuracies.append(accuracy(prediction, run.query_y))
     acc, ci95 = mean_ci95(accuracies)
     return {"acc": round(acc, 4), "ci95": round(ci95, 4), "episodes": len(accuracies)}
+
+
+def davies_bouldin(features: torch.Tensor) -> float:
+    """Davies-Bouldin index of features [n_classes, n_examples, dim] grouped by class: for each class, the worst
+    ratio (spread_i + spread_j) / distance between centres over the other classes, averaged. Lower means tighter
+    classes relative to their separation; it does not change when every feature is scaled (week 3, notebooks 01-02)."""
+    features = features.double()
+    centres = features.mean(dim=1)
+    spread = (features - centres[:, None]).norm(dim=2).mean(dim=1)
+    ratio = (spread[:, None] + spread[None, :]) / torch.cdist(centres, centres)
+    ratio.fill_diagonal_(float("-inf"))
+    return ratio.max(dim=1).values.mean().item()

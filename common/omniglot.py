@@ -12,6 +12,7 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def _read_set(source: Path, set_name: str) -> dict:
                     parts = member.split("/")
                     if member.endswith(".png") and len(parts) >= 4:
                         characters.setdefault((parts[-3], parts[-2]), []).append((parts[-1], archive.read(member)))
-        except (zipfile.BadZipFile, OSError) as error:
+        except (zipfile.BadZipFile, OSError, zlib.error, EOFError) as error:
             raise OmniglotDataError(f"Cannot read {source} ({error}). The zip is corrupt or partial: {HELP}") from error
     else:
         for png in source.glob("*/*/*.png"):
@@ -186,6 +187,42 @@ def omniglot_splits(data: Omniglot | None = None, rotate_train: bool = True) -> 
     }
 
 
+VINYALS_DIR = Path(__file__).resolve().parent / "splits" / "vinyals"
+
+
+def _class_list_pool(data: Omniglot, lines: list) -> Split:
+    """A pool from lines `Alphabet/characterNN/rotDDD`: that character turned counter-clockwise by DDD degrees."""
+    where = {(alphabet, character): i for i, (alphabet, character) in enumerate(zip(data.alphabets, data.characters))}
+    character, rotation = [], []
+    for line in lines:
+        alphabet, name, turn = line.split("/")
+        character.append(where[(alphabet, name)])
+        rotation.append(int(turn.removeprefix("rot")) // 90)
+    character, rotation = torch.tensor(character), torch.tensor(rotation)
+    images = torch.stack([torch.rot90(data.images[c], int(k), dims=(1, 2)) for c, k in zip(character, rotation)])
+    return Split(images, character, rotation)
+
+
+def vinyals_splits(data: Omniglot | None = None) -> dict:
+    """The papers' protocol (Vinyals et al., 2016; the split files of Snell et al. that Closer Look reads):
+    {'train': 4,112 classes, 'val': 688, 'test': 1,692}, each a character in one of four rotations.
+
+    Every test character is an evaluation-set character, so a model of the course's protocol (trained on
+    background characters only) can be scored on the test classes without leakage; the train classes are not.
+    """
+    data = data or load_omniglot()
+    return {name: _class_list_pool(data, (VINYALS_DIR / f"{name}.txt").read_text().split()) for name in ("train", "val", "test")}
+
+
+def protocol_splits(protocol: str, data: Omniglot | None = None) -> dict:
+    """{'train', 'val', 'test'} pools of one protocol: 'course' (`omniglot_splits`) or 'paper' (`vinyals_splits`)."""
+    if protocol == "course":
+        return omniglot_splits(data)
+    if protocol == "paper":
+        return vinyals_splits(data)
+    raise ValueError(f"protocol={protocol!r}: choose 'course' or 'paper'.")
+
+
 @dataclass
 class LakeRun:
     """One of Lake's 20-way within-alphabet one-shot runs: 20 support images (one per class), 20 queries."""
@@ -226,6 +263,6 @@ def load_lake_runs() -> list:
                 support_x, query_x = load(support_names), load(query_names)
                 query_y = torch.tensor([support_names.index(match) for _, match in pairs])
                 runs.append(LakeRun(support_x[:, None].float() / 255, query_x[:, None].float() / 255, query_y))
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+    except (zipfile.BadZipFile, KeyError, ValueError, zlib.error, EOFError) as error:
         raise OmniglotDataError(f"Cannot read Lake's runs from {path} ({error!r}). The zip is corrupt or partial: {HELP}") from error
     return runs

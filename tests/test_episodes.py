@@ -38,7 +38,7 @@ def test_impossible_requests_raise_value_error():
     generator = torch.Generator()
     with pytest.raises(ValueError, match="more ways than"):
         sample_episode_index(4, 5, 1, 1, generator)
-    with pytest.raises(ValueError, match="only 20 drawings"):
+    with pytest.raises(ValueError, match="only 20 examples"):
         sample_episode_index(30, 5, 10, 11, generator)
 
 
@@ -56,3 +56,32 @@ def test_gather_passes_features_through():
     index = sample_episode_index(30, 3, 1, 2, torch.Generator().manual_seed(0))
     support_x, _, query_x, _ = gather_episode(features, index)
     assert support_x.shape == (3, 8) and torch.equal(support_x[0], features[index.classes[0], index.drawings[0, 0]])
+
+
+def test_course_bank_fingerprint():
+    """The tasks every recorded number was scored on: a change of torch or of the sampler must not move them."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for setting in ("5w1s", "5w5s", "20w1s", "20w5s"):
+        for index in setting_bank(setting, 659):
+            digest.update(index.classes.numpy().tobytes() + index.drawings.numpy().tobytes())
+    assert digest.hexdigest() == "ec0cbb0a4607164c15b39f2d1b8cd4a166f11b438e77e6da0c253a8bf25dc86e"
+
+
+def test_pools_with_more_examples_per_class():
+    wide = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1).expand(10, 500, 28, 28).contiguous()
+    support_x, _, query_x, _ = sample_episode(wide, 5, 5, 100, torch.Generator().manual_seed(0))
+    assert support_x.shape == (25, 1, 28, 28) and query_x.shape == (500, 1, 28, 28)
+    bank = setting_bank("5w5s", 10, n_examples=500)
+    assert int(bank[0].drawings.max()) < 500 and len(set(bank[0].drawings[0].tolist())) == 20
+    with pytest.raises(ValueError, match="only 500 examples"):
+        sample_episode_index(10, 5, 1, 500, torch.Generator(), n_examples=500)
+
+
+def test_pool_batches_visit_every_example_once_with_its_class():
+    from common.episodes import pool_batches
+
+    seen = [((images[:, 0, 0, 0] * 255).round().long(), labels) for images, labels in pool_batches(pool(7), 16, torch.Generator())]
+    images, labels = (torch.cat(parts) for parts in zip(*seen))
+    assert len(labels) == 7 * 20 and torch.equal(images, labels) and torch.equal(labels.bincount(), torch.full((7,), 20))

@@ -37,3 +37,21 @@ def test_embed_pool_matches_encoding_each_image():
     features = embed_pool(encoder, pool, batch=7)
     assert features.shape == (3, 20, 5)
     torch.testing.assert_close(features[2, 4], encoder(pool[2, 4].float().view(1, 1, 28, 28) / 255)[0])
+
+
+def test_davies_bouldin_by_hand():
+    from common.evaluation import davies_bouldin
+
+    two = torch.tensor([[[0.0, 1.0], [0.0, -1.0]], [[4.0, 0.0], [4.0, 0.0]]])  # spreads 1 and 0, centres 4 apart
+    assert davies_bouldin(two) == pytest.approx(0.25) and davies_bouldin(10 * two) == pytest.approx(0.25)
+
+
+def test_every_course_model_is_scored_beyond_the_course_under_one_naming():
+    from common.evaluation import evaluate_beyond_course
+
+    def guess(support_x, support_y, query_x, n_way):
+        return torch.zeros(len(query_x), dtype=torch.long)
+
+    results = evaluate_beyond_course(guess, n_episodes=3)
+    assert sorted(results) == sorted(["vinyals_5w1s", "vinyals_5w5s", "vinyals_20w1s", "vinyals_20w5s", "fashion_5w1s", "fashion_5w5s"])
+    assert results["fashion_5w1s"]["acc"] == 0.2 and results["vinyals_20w1s"]["episodes"] == 3

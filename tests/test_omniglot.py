@@ -91,3 +91,35 @@ def test_no_network_gives_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(OmniglotDataError, match="downloading images_background failed.*Name or service"):
         load_omniglot(tmp_path / "omniglot28.pt")
     assert not (tmp_path / "omniglot28.pt").exists()
+
+
+def test_vinyals_split_counts_rotations_and_no_leak_into_the_course(data):
+    from common.omniglot import vinyals_splits
+
+    paper, course = vinyals_splits(data), omniglot_splits(data)
+    assert {name: len(pool) for name, pool in paper.items()} == {"train": 4112, "val": 688, "test": 1692}
+    assert {name: len(set(pool.character.tolist())) for name, pool in paper.items()} == {"train": 1028, "val": 172, "test": 423}
+    assert not data.background[paper["test"].character].any(), "every test character is an evaluation-set character"
+    assert not set(paper["test"].character.tolist()) & set(course["train"].character.tolist())
+    assert not set(paper["train"].character.tolist()) & set(paper["test"].character.tolist())
+    turned = ((paper["test"].character == paper["test"].character[0]) & (paper["test"].rotation == 1)).nonzero()[0, 0]
+    assert torch.equal(paper["test"].images[turned], torch.rot90(data.images[paper["test"].character[0]], 1, dims=(1, 2)))
+
+
+def test_unknown_protocol_names_the_choices():
+    from common.omniglot import protocol_splits
+
+    with pytest.raises(ValueError, match="'course' or 'paper'"):
+        protocol_splits("vinyals")
+
+
+def test_broken_deflate_stream_gives_the_clear_error(tmp_path):
+    path = tmp_path / "images_background.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("images_background/Alphabet/character00/0000_00.png", _png() * 50)
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"0000_00.png") + len(b"0000_00.png")
+    raw[start + 10 : start + 40] = b"\xff" * 30  # corrupt the compressed bytes, not the headers
+    path.write_bytes(bytes(raw))
+    with pytest.raises(OmniglotDataError, match=r"images_background\.zip.*corrupt"):
+        omniglot._read_set(path, "images_background")
