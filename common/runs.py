@@ -99,7 +99,7 @@ def load_results(budget: str) -> dict:
 README = PROJECT_ROOT / "README.md"
 TABLE_START, TABLE_END = "<!-- results:start -->", "<!-- results:end -->"
 COLUMNS = ("5w1s", "5w5s", "20w1s", "20w5s", "lake20")
-README_COLUMNS = COLUMNS + ("paper_5w1s", "paper_5w5s")
+README_COLUMNS = COLUMNS + ("vinyals_5w1s", "vinyals_5w5s", "paper_5w1s", "paper_5w5s", "fashion_5w1s", "fashion_5w5s")
 
 
 def results_table(budgets=("cpu", "full"), prefix: str = "", columns=COLUMNS) -> str:
