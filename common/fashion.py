@@ -34,9 +34,8 @@ class FashionDataError(RuntimeError):
 
 def _find(stem: str) -> Path | None:
     roots = [Path(os.environ[ENV_VAR])] if os.environ.get(ENV_VAR) else []
-    roots += [DATA_DIR / "FashionMNIST" / "raw", DATA_DIR]
-    for root in roots:
-        for candidate in (root / f"{stem}.gz", root / stem, root / "FashionMNIST" / "raw" / f"{stem}.gz"):
+    for root in roots + [DATA_DIR]:
+        for candidate in (root / f"{stem}.gz", root / stem, root / "FashionMNIST" / "raw" / stem):
             if candidate.exists():
                 return candidate
     if os.environ.get(ENV_VAR):

@@ -29,6 +29,6 @@ def maml_predictor(model, steps: int, inner_lr: float):
         with torch.enable_grad():
             adapted = adapt(model, params, support_x, support_y, steps, inner_lr, first_order=True)
         with torch.no_grad():
-            return functional_call(model, adapted, (query_x,))[:, :n_way]
+            return functional_call(model, adapted, (query_x,))
 
     return predict
