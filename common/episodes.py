@@ -79,6 +79,12 @@ def setting_bank(setting: str, n_classes: int, seed: int = 0, n_examples: int = 
     return test_bank(n_classes, n_way, k_shot, n_query, seed, BANK_EPISODES, n_examples)
 
 
+def validation_bank(setting: str, n_classes: int, n_episodes: int = 200, n_examples: int = DRAWINGS) -> tuple:
+    """The fixed meta-validation bank of a setting, seeded like the test bank: every choice (checkpoint,
+    hyper-parameter, variant) is scored here, so the test bank is touched once per method, for the final numbers."""
+    return setting_bank(setting, n_classes, n_examples=n_examples)[:n_episodes]
+
+
 def pool_batches(pool: torch.Tensor, batch_size: int, generator: torch.Generator):
     """One epoch over every example of a class pool in a random order, for plain classification over all its
     classes at once (week 3's Baseline): yields images float [batch, 1, 28, 28] in [0, 1] and class labels [batch]."""

@@ -8,12 +8,16 @@ from tqdm.auto import tqdm
 from .episodes import SETTINGS, gather_episode, setting_bank
 
 
-def mean_ci95(values) -> tuple:
-    """Mean of per-episode accuracies and the half-width of its 95% normal confidence interval."""
+T95_19_DEGREES = 2.093  # Student's t, two-sided 95%, 19 degrees of freedom: Lake's 20 runs are too few for 1.96
+
+
+def mean_ci95(values, critical: float = 1.96) -> tuple:
+    """Mean of per-episode accuracies and the half-width of its 95% confidence interval (normal by default, right for
+    600 episodes; pass Student's t value for a handful, like T95_19_DEGREES for 20)."""
     values = torch.as_tensor(values, dtype=torch.float64)
     if len(values) < 2:
         return values.mean().item(), float("nan")
-    return values.mean().item(), 1.96 * values.std().item() / math.sqrt(len(values))
+    return values.mean().item(), critical * values.std().item() / math.sqrt(len(values))
 
 
 @torch.no_grad()
@@ -41,13 +45,28 @@ def evaluate_bank(predict, pool: torch.Tensor, bank, device="cpu", n_episodes: i
 
     Returns {'acc': mean accuracy as a fraction, 'ci95': half-width of its 95% CI, 'episodes': how many were scored}.
     """
-    episodes = bank[:n_episodes] if n_episodes else bank
-    accuracies = []
-    for index in tqdm(episodes, disable=not progress, leave=False):
-        support_x, support_y, query_x, query_y = (t.to(device) for t in gather_episode(pool, index))
-        accuracies.append(accuracy(predict(support_x, support_y, query_x, len(index.classes)), query_y))
+    accuracies = episode_accuracies(predict, pool, bank[:n_episodes] if n_episodes else bank, device, progress)
     acc, ci95 = mean_ci95(accuracies)
     return {"acc": round(acc, 4), "ci95": round(ci95, 4), "episodes": len(accuracies)}
+
+
+@torch.no_grad()
+def episode_accuracies(predict, pool: torch.Tensor, bank, device="cpu", progress: bool = False) -> torch.Tensor:
+    """The accuracy of `predict` on each episode of `bank`, in order [n_episodes]: what a paired comparison needs."""
+    accuracies = []
+    for index in tqdm(bank, disable=not progress, leave=False):
+        support_x, support_y, query_x, query_y = (t.to(device) for t in gather_episode(pool, index))
+        accuracies.append(accuracy(predict(support_x, support_y, query_x, len(index.classes)), query_y))
+    return torch.tensor(accuracies, dtype=torch.float64)
+
+
+def paired_difference(baseline: list, variant: list) -> dict:
+    """Compare two variants trained from the same seeds and scored on the same episodes (one per-episode accuracy
+    tensor per seed each): the per-seed mean difference variant - baseline, its mean, and its spread (standard
+    deviation) over seeds. Training randomness shows in the spread, which an interval over episodes cannot show."""
+    per_seed = torch.stack([(v - b).mean() for b, v in zip(baseline, variant, strict=True)])
+    return {"per_seed": [round(d, 4) for d in per_seed.tolist()], "mean": round(per_seed.mean().item(), 4),
+            "std": round(per_seed.std().item(), 4) if len(per_seed) > 1 else float("nan")}
 
 
 def evaluate_settings(predict, pool: torch.Tensor, device="cpu", n_episodes: int | None = None, settings=tuple(SETTINGS)) -> dict:
@@ -69,23 +88,29 @@ def beyond_course_pools() -> dict:
 EXTRA_SETTINGS = {"vinyals": ("5w1s", "5w5s", "20w1s", "20w5s"), "fashion": ("5w1s", "5w5s")}
 
 
-def evaluate_beyond_course(predict, device="cpu", pools: dict | None = None, n_episodes: int | None = None) -> dict:
+def evaluate_beyond_course(predict, device="cpu", pools: dict | None = None, n_episodes: int | None = None,
+                           encoder=None, ways: tuple = (5, 20)) -> dict:
     """Score a course-trained `predict` on the papers' test classes and the cross-domain bank:
-    {'vinyals_5w1s': ..., 'vinyals_20w5s': ..., 'fashion_5w1s': ..., 'fashion_5w5s': ...}, the names every record uses."""
+    {'vinyals_5w1s': ..., 'vinyals_20w5s': ..., 'fashion_5w1s': ..., 'fashion_5w5s': ...}, the names every record uses.
+    With an `encoder`, each pool is embedded once (`embed_pool`) and `predict` receives features, not images;
+    `ways=(5,)` keeps the 5-way settings only (a model with a fixed 5-way head)."""
     pools = pools or beyond_course_pools()
+    if encoder is not None:
+        pools = {name: embed_pool(encoder, pool.to(device)) for name, pool in pools.items()}
     return {f"{name}_{setting}": result for name, settings in EXTRA_SETTINGS.items()
-            for setting, result in evaluate_settings(predict, pools[name], device, n_episodes, settings).items()}
+            for setting, result in evaluate_settings(predict, pools[name], device, n_episodes,
+                                                     [s for s in settings if SETTINGS[s][0] in ways]).items()}
 
 
 @torch.no_grad()
 def evaluate_lake_runs(predict, runs, device="cpu") -> dict:
-    """Score `predict` on Lake's 20 original 20-way one-shot runs; the CI is over the 20 runs."""
+    """Score `predict` on Lake's 20 original 20-way one-shot runs; the CI is over the 20 runs, with Student's t."""
     accuracies = []
     for run in runs:
         support_y = torch.arange(len(run.support_x), device=device)
         prediction = predict(run.support_x.to(device), support_y, run.query_x.to(device), len(run.support_x))
         accuracies.append(accuracy(prediction, run.query_y))
-    acc, ci95 = mean_ci95(accuracies)
+    acc, ci95 = mean_ci95(accuracies, critical=T95_19_DEGREES if len(accuracies) == 20 else 1.96)
     return {"acc": round(acc, 4), "ci95": round(ci95, 4), "episodes": len(accuracies)}
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .episodes import BANK_EPISODES
+
 BUDGETS = ("smoke", "cpu", "full")
 BUDGET_VAR = "METALEARN_BUDGET"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,10 +24,11 @@ RESULTS_DIR = PROJECT_ROOT / "results"
 
 
 def choose_budget() -> str:
-    """The budget named by METALEARN_BUDGET, else `full` on a CUDA machine and `cpu` elsewhere."""
+    """The budget named by METALEARN_BUDGET, else `cpu` (minutes, on a laptop or a GPU alike): `full`, the papers'
+    training length, takes hours and runs only when asked for."""
     name = os.environ.get(BUDGET_VAR, "").strip().lower()
     if not name:
-        return "full" if torch.cuda.is_available() else "cpu"
+        return "cpu"
     if name not in BUDGETS:
         raise ValueError(f"{BUDGET_VAR}={name!r} is not a budget; choose one of {', '.join(BUDGETS)}.")
     return name
@@ -102,6 +105,15 @@ COLUMNS = ("5w1s", "5w5s", "20w1s", "20w5s", "lake20")
 README_COLUMNS = COLUMNS + ("vinyals_5w1s", "vinyals_5w5s", "paper_5w1s", "paper_5w5s", "fashion_5w1s", "fashion_5w5s")
 
 
+def result_cell(result: dict | None, full: int = BANK_EPISODES) -> str:
+    """'97.8 ± 0.3' for a result over its whole bank (`full` episodes); a shorter prefix says how many it scored:
+    '93.1 ± 0.9 (300 ep.)'."""
+    if not result:
+        return ""
+    count = "" if result["episodes"] == full else f" ({result['episodes']} ep.)"
+    return f"{100 * result['acc']:.1f} ± {100 * result['ci95']:.1f}{count}"
+
+
 def results_table(budgets=("cpu", "full"), prefix: str = "", columns=COLUMNS) -> str:
     """A markdown table of the recorded runs scored on the test bank: accuracy ± 95% CI per setting, with budget,
     device, seed and time. `prefix` keeps the notebooks whose name starts with it (a week's close: 'week1_metric/');
@@ -111,7 +123,7 @@ def results_table(budgets=("cpu", "full"), prefix: str = "", columns=COLUMNS) ->
         for notebook, record in load_results(budget).items():
             if not notebook.startswith(prefix) or not any(c in record["metrics"] for c in columns):
                 continue
-            cells = [f"{100 * m['acc']:.1f} ± {100 * m['ci95']:.1f}" if (m := record["metrics"].get(c)) else "" for c in columns]
+            cells = [result_cell(record["metrics"].get(c), 20 if c == "lake20" else BANK_EPISODES) for c in columns]
             lines.append(f"| {notebook} | {budget} | " + " | ".join(cells)
                          + f" | {record['device']} | {record['seed']} | {record['wall_time_s'] / 60:.1f} min |")
     return "\n".join(lines)

@@ -55,6 +55,14 @@ def finetune_bank(make_head, features: torch.Tensor, bank, passes: int = 100, ba
     then asked about its queries. `features` [n_classes, n_examples, dim] from `embed_pool`.
 
     Returns {'acc', 'ci95', 'episodes'} like `evaluate_bank`; `chunk` episodes are fine-tuned together."""
+    accuracies = finetune_accuracies(make_head, features, bank, passes, batch_size, seed, chunk, **sgd)
+    acc, ci95 = mean_ci95(accuracies)
+    return {"acc": round(acc, 4), "ci95": round(ci95, 4), "episodes": len(accuracies)}
+
+
+def finetune_accuracies(make_head, features: torch.Tensor, bank, passes: int = 100, batch_size: int = 4, seed: int = 0,
+                        chunk: int = 200, **sgd) -> torch.Tensor:
+    """`finetune_bank`'s per-episode accuracies, in the bank's order [n_episodes]: what a paired comparison needs."""
     generator = torch.Generator().manual_seed(seed)
     accuracies = []
     for first in range(0, len(bank), chunk):
@@ -70,8 +78,7 @@ def finetune_bank(make_head, features: torch.Tensor, bank, passes: int = 100, ba
         with torch.no_grad():
             logits = vmap(lambda p, x: functional_call(heads[0], p, (x,)))(trained, query_x)
         accuracies += [accuracy(episode_logits, labels) for episode_logits, labels in zip(logits, query_y)]
-    acc, ci95 = mean_ci95(accuracies)
-    return {"acc": round(acc, 4), "ci95": round(ci95, 4), "episodes": len(accuracies)}
+    return torch.tensor(accuracies, dtype=torch.float64)
 
 
 def train_on_base_classes(model: nn.Module, train_step, pool: torch.Tensor, epochs: float, batch_size: int,

@@ -85,3 +85,9 @@ def test_pool_batches_visit_every_example_once_with_its_class():
     seen = [((images[:, 0, 0, 0] * 255).round().long(), labels) for images, labels in pool_batches(pool(7), 16, torch.Generator())]
     images, labels = (torch.cat(parts) for parts in zip(*seen))
     assert len(labels) == 7 * 20 and torch.equal(images, labels) and torch.equal(labels.bincount(), torch.full((7,), 20))
+
+
+def test_validation_bank_is_the_seeded_bank_of_its_pool():
+    bank = episodes.validation_bank("5w1s", 189, n_episodes=50)
+    assert len(bank) == 50 and bank == setting_bank("5w1s", 189)[:50]
+    assert all(int(index.classes.max()) < 189 for index in bank)

@@ -55,3 +55,52 @@ def test_every_course_model_is_scored_beyond_the_course_under_one_naming():
     results = evaluate_beyond_course(guess, n_episodes=3)
     assert sorted(results) == sorted(["vinyals_5w1s", "vinyals_5w5s", "vinyals_20w1s", "vinyals_20w5s", "fashion_5w1s", "fashion_5w5s"])
     assert results["fashion_5w1s"]["acc"] == 0.2 and results["vinyals_20w1s"]["episodes"] == 3
+
+
+def test_lake_runs_interval_uses_students_t():
+    """Twenty runs are too few for the normal 1.96: the interval must use t with 19 degrees of freedom."""
+    from types import SimpleNamespace
+
+    from common.evaluation import T95_19_DEGREES, evaluate_lake_runs
+
+    runs = [SimpleNamespace(support_x=torch.zeros(20, 1), query_x=torch.zeros(20, 1),
+                            query_y=torch.tensor([0] * (i % 3) + [1] * (20 - i % 3))) for i in range(20)]
+    always_one = lambda sx, sy, qx, n_way: torch.ones(len(qx), dtype=torch.long)
+    result = evaluate_lake_runs(always_one, runs)
+    per_run = torch.tensor([1 - (i % 3) / 20 for i in range(20)], dtype=torch.float64)
+    assert result["ci95"] == round(T95_19_DEGREES * per_run.std().item() / math.sqrt(20), 4) > 0
+
+
+def test_beyond_course_with_an_encoder_scores_features():
+    """Embedding each pool once and predicting on features gives the same numbers as predicting on images."""
+    from torch import nn
+
+    from common.evaluation import evaluate_beyond_course
+
+    pools = {"vinyals": torch.randint(0, 255, (30, 20, 28, 28), dtype=torch.uint8),
+             "fashion": torch.randint(0, 255, (10, 30, 28, 28), dtype=torch.uint8)}
+    encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 8))
+
+    def nearest_mean(support, support_y, query, n_way):
+        return -torch.cdist(query, support.view(n_way, -1, support.shape[-1]).mean(1))
+
+    on_images = lambda sx, sy, qx, n_way: nearest_mean(encoder(sx), sy, encoder(qx), n_way)
+    with torch.no_grad():
+        assert (evaluate_beyond_course(nearest_mean, pools=pools, n_episodes=5, encoder=encoder)
+                == evaluate_beyond_course(on_images, pools=pools, n_episodes=5))
+
+
+def test_paired_difference_is_per_seed_then_over_seeds():
+    from common.evaluation import episode_accuracies, paired_difference
+
+    features = torch.arange(40).float().view(40, 1, 1).expand(40, 20, 1).contiguous()
+    bank = episodes.test_bank(40, 5, 1, 15, seed=0, n_episodes=30)
+    nearest = lambda sx, sy, qx, n_way: sy[(qx - sx.T).abs().argmin(dim=1)]
+    assert episode_accuracies(nearest, features, bank).tolist() == [1.0] * 30
+    baseline = [torch.tensor([0.5, 0.7]), torch.tensor([0.6, 0.6]), torch.tensor([0.4, 0.4])]
+    variant = [torch.tensor([0.6, 0.8]), torch.tensor([0.6, 0.8]), torch.tensor([0.4, 0.7])]
+    result = paired_difference(baseline, variant)
+    assert result["per_seed"] == [0.1, 0.1, 0.15] and result["mean"] == pytest.approx(0.1167, abs=1e-4)
+    assert result["std"] == pytest.approx(torch.tensor([0.1, 0.1, 0.15]).std().item(), abs=1e-4)
+    with pytest.raises(ValueError):
+        paired_difference(baseline, variant[:2])

@@ -9,7 +9,7 @@ from common import runs
 
 def test_budget_default_follows_the_hardware(monkeypatch):
     monkeypatch.delenv("METALEARN_BUDGET", raising=False)
-    assert runs.choose_budget() == ("full" if torch.cuda.is_available() else "cpu")
+    assert runs.choose_budget() == "cpu", "the default is minutes on any machine; `full` only when asked for"
     monkeypatch.setenv("METALEARN_BUDGET", "Smoke")
     assert runs.choose_budget() == "smoke"
 
@@ -61,3 +61,10 @@ def test_results_table_keeps_a_week_and_skips_runs_without_bank_accuracy(tmp_pat
     rows = runs.results_table(("cpu",), prefix="week2_optimization/").splitlines()[2:]
     assert len(rows) == 1 and rows[0].startswith("| week2_optimization/03_maml | cpu | 95.0 ± 0.4 |")
     assert len(runs.results_table(("cpu",)).splitlines()) == 4
+
+
+def test_result_cells_name_a_partial_bank():
+    assert runs.result_cell({"acc": 0.9781, "ci95": 0.0031, "episodes": 600}) == "97.8 ± 0.3"
+    assert runs.result_cell({"acc": 0.931, "ci95": 0.009, "episodes": 300}) == "93.1 ± 0.9 (300 ep.)"
+    assert runs.result_cell({"acc": 0.9, "ci95": 0.05, "episodes": 20}, full=20) == "90.0 ± 5.0"
+    assert runs.result_cell(None) == ""
