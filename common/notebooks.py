@@ -21,12 +21,19 @@ import nbformat
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WEEKS = ("week1_metric", "week2_optimization", "week3_challenge")
 REPO_URL = "https://github.com/learning-to-learn-course/meta-learning-notebooks"
-COLAB_CELL = f"""# Works as it is in a local checkout and under the tests; on Colab it first fetches and installs the course.
+COLAB_CELL = f"""# Works as it is in a local checkout and under the tests. On Colab it fetches the course first (Colab already has
+# torch, torchvision, matplotlib, ipywidgets and tqdm, so nothing is installed) and stops with a clear message if it cannot.
 import sys
 
 if "google.colab" in sys.modules:
-    !git clone -q {REPO_URL} /content/course || true
-    !cd /content/course && pip install -q -r requirements.txt
+    import os
+    import subprocess
+
+    if not os.path.isdir("/content/course/common"):
+        clone = subprocess.run(["git", "clone", "-q", "{REPO_URL}", "/content/course"], capture_output=True, text=True)
+        if clone.returncode != 0:
+            raise RuntimeError(f"Could not fetch the course from {REPO_URL}: {{clone.stderr.strip()}}. "
+                               "Check that the runtime has internet access, then run this cell again.")
     sys.path.insert(0, "/content/course")"""
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.MULTILINE | re.DOTALL)
 STUB = '{indent}raise NotImplementedError("Exercise: write this part, then run the self-check below.")\n'

@@ -105,6 +105,11 @@ COLUMNS = ("5w1s", "5w5s", "20w1s", "20w5s", "lake20")
 README_COLUMNS = COLUMNS + ("vinyals_5w1s", "vinyals_5w5s", "paper_5w1s", "paper_5w5s", "fashion_5w1s", "fashion_5w5s")
 
 
+TRANSDUCTIVE = {  # notebooks whose recorded numbers normalise an episode's queries with their own batch statistics
+    "week2_optimization/03_maml_omniglot", "week2_optimization/04_reptile", "week3_challenge/03_maml",
+}
+
+
 def result_cell(result: dict | None, full: int = BANK_EPISODES) -> str:
     """'97.8 ± 0.3' for a result over its whole bank (`full` episodes); a shorter prefix says how many it scored:
     '93.1 ± 0.9 (300 ep.)'."""
@@ -116,16 +121,18 @@ def result_cell(result: dict | None, full: int = BANK_EPISODES) -> str:
 
 def results_table(budgets=("cpu", "full"), prefix: str = "", columns=COLUMNS) -> str:
     """A markdown table of the recorded runs scored on the test bank: accuracy ± 95% CI per setting, with budget,
-    device, seed and time. `prefix` keeps the notebooks whose name starts with it (a week's close: 'week1_metric/');
+    whether the queries were normalised together (transductive) or each on its own, device, seed and time.
+    `prefix` keeps the notebooks whose name starts with it (a week's close: 'week1_metric/');
     `columns` are metric names of the records (`paper_5w1s`: trained and tested on the papers' protocol, week 3)."""
-    lines = ["| notebook | budget | " + " | ".join(columns) + " | device | seed | wall time |", "|---" * (len(columns) + 5) + "|"]
+    lines = ["| notebook | budget | " + " | ".join(columns) + " | queries | device | seed | wall time |", "|---" * (len(columns) + 6) + "|"]
     for budget in budgets:
         for notebook, record in load_results(budget).items():
             if not notebook.startswith(prefix) or not any(c in record["metrics"] for c in columns):
                 continue
             cells = [result_cell(record["metrics"].get(c), 20 if c == "lake20" else BANK_EPISODES) for c in columns]
+            queries = "transductive" if notebook in TRANSDUCTIVE else "inductive"
             lines.append(f"| {notebook} | {budget} | " + " | ".join(cells)
-                         + f" | {record['device']} | {record['seed']} | {record['wall_time_s'] / 60:.1f} min |")
+                         + f" | {queries} | {record['device']} | {record['seed']} | {record['wall_time_s'] / 60:.1f} min |")
     return "\n".join(lines)
 
 

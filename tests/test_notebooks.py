@@ -61,3 +61,23 @@ def test_tidy_streams_keeps_the_last_state_of_a_progress_bar():
     ]
     tidy_streams(notebook)
     assert [(out.name, out.text) for out in notebook.cells[0].outputs] == [("stderr", "train: 100%\n"), ("stdout", "done\n")]
+
+
+def test_colab_cell_fetches_the_course_or_stops_with_a_clear_message(monkeypatch):
+    """On Colab (simulated): a failed clone stops the notebook with a message; a good one puts the course on the path."""
+    import os
+    import subprocess
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(os.path, "isdir", lambda path: False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    failed = lambda command, **kwargs: subprocess.CompletedProcess(command, 128, "", "fatal: unable to access")
+    monkeypatch.setattr(subprocess, "run", failed)
+    with pytest.raises(RuntimeError, match="Could not fetch the course .*unable to access.*internet access"):
+        exec(COLAB_CELL, {})
+    cloned = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: cloned.append(command) or subprocess.CompletedProcess(command, 0))
+    exec(COLAB_CELL, {})
+    assert cloned[0][:2] == ["git", "clone"] and sys.path[0] == "/content/course"
