@@ -6,6 +6,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .episodes import SETTINGS, gather_episode, setting_bank
+from .runs import course_device
 
 
 T95_19_DEGREES = 2.093  # Student's t, two-sided 95%, 19 degrees of freedom: Lake's 20 runs are too few for 1.96
@@ -40,7 +41,7 @@ def accuracy(prediction: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def evaluate_bank(predict, pool: torch.Tensor, bank, device="cpu", n_episodes: int | None = None, progress: bool = False) -> dict:
+def evaluate_bank(predict, pool: torch.Tensor, bank, device=None, n_episodes: int | None = None, progress: bool = False) -> dict:
     """Score `predict(support_x, support_y, query_x, n_way) -> logits or labels` on the first `n_episodes` of a bank.
 
     Returns {'acc': mean accuracy as a fraction, 'ci95': half-width of its 95% CI, 'episodes': how many were scored}.
@@ -51,11 +52,12 @@ def evaluate_bank(predict, pool: torch.Tensor, bank, device="cpu", n_episodes: i
 
 
 @torch.no_grad()
-def episode_accuracies(predict, pool: torch.Tensor, bank, device="cpu", progress: bool = False) -> torch.Tensor:
-    """The accuracy of `predict` on each episode of `bank`, in order [n_episodes]: what a paired comparison needs."""
+def episode_accuracies(predict, pool: torch.Tensor, bank, device=None, progress: bool = False) -> torch.Tensor:
+    """The accuracy of `predict` on each episode of `bank`, in order [n_episodes]: what a paired comparison needs.
+    Episodes are moved to `device`; by default they stay where `pool` is (where the model usually is too)."""
     accuracies = []
     for index in tqdm(bank, disable=not progress, leave=False):
-        support_x, support_y, query_x, query_y = (t.to(device) for t in gather_episode(pool, index))
+        support_x, support_y, query_x, query_y = (t.to(device or pool.device) for t in gather_episode(pool, index))
         accuracies.append(accuracy(predict(support_x, support_y, query_x, len(index.classes)), query_y))
     return torch.tensor(accuracies, dtype=torch.float64)
 
@@ -69,7 +71,7 @@ def paired_difference(baseline: list, variant: list) -> dict:
             "std": round(per_seed.std().item(), 4) if len(per_seed) > 1 else float("nan")}
 
 
-def evaluate_settings(predict, pool: torch.Tensor, device="cpu", n_episodes: int | None = None, settings=tuple(SETTINGS)) -> dict:
+def evaluate_settings(predict, pool: torch.Tensor, device=None, n_episodes: int | None = None, settings=tuple(SETTINGS)) -> dict:
     """`evaluate_bank` on each of the course's settings ('5w1s', '5w5s', '20w1s', '20w5s'); {setting: result}."""
     return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool), n_examples=pool.shape[1]), device, n_episodes)
             for name in settings}
@@ -88,13 +90,14 @@ def beyond_course_pools() -> dict:
 EXTRA_SETTINGS = {"vinyals": ("5w1s", "5w5s", "20w1s", "20w5s"), "fashion": ("5w1s", "5w5s")}
 
 
-def evaluate_beyond_course(predict, device="cpu", pools: dict | None = None, n_episodes: int | None = None,
+def evaluate_beyond_course(predict, device=None, pools: dict | None = None, n_episodes: int | None = None,
                            encoder=None, ways: tuple = (5, 20)) -> dict:
     """Score a course-trained `predict` on the papers' test classes and the cross-domain bank:
     {'vinyals_5w1s': ..., 'vinyals_20w5s': ..., 'fashion_5w1s': ..., 'fashion_5w5s': ...}, the names every record uses.
     With an `encoder`, each pool is embedded once (`embed_pool`) and `predict` receives features, not images;
-    `ways=(5,)` keeps the 5-way settings only (a model with a fixed 5-way head)."""
-    pools = pools or beyond_course_pools()
+    `ways=(5,)` keeps the 5-way settings only (a model with a fixed 5-way head). `device` defaults to the course's
+    (CUDA when there is one), where the notebooks put their models."""
+    pools, device = pools or beyond_course_pools(), device or course_device()
     if encoder is not None:
         pools = {name: embed_pool(encoder, pool.to(device)) for name, pool in pools.items()}
     return {f"{name}_{setting}": result for name, settings in EXTRA_SETTINGS.items()
@@ -103,8 +106,9 @@ def evaluate_beyond_course(predict, device="cpu", pools: dict | None = None, n_e
 
 
 @torch.no_grad()
-def evaluate_lake_runs(predict, runs, device="cpu") -> dict:
+def evaluate_lake_runs(predict, runs, device=None) -> dict:
     """Score `predict` on Lake's 20 original 20-way one-shot runs; the CI is over the 20 runs, with Student's t."""
+    device = device or course_device()
     accuracies = []
     for run in runs:
         support_y = torch.arange(len(run.support_x), device=device)

@@ -91,6 +91,26 @@ def tidy_streams(notebook: nbformat.NotebookNode) -> None:
         cell.outputs = merged
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+PRINTED_BUDGET = re.compile(r": budget '(\w+)' on ")
+
+
+def saved_session_problems(notebook: nbformat.NotebookNode) -> list:
+    """What is wrong with a notebook saved from a live session, as a committed notebook: widget outputs without their
+    static picture (they show "Error displaying widget" on reopening and on GitHub), and a set-up cell that printed
+    another budget than the stamp (smoke outputs under a cpu stamp). Empty for a notebook made by `execute`."""
+    problems, stamp = [], notebook.metadata.get("metalearn", {}).get("budget")
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and "image/png" not in data:
+                problems.append(f"cell {index}: a widget output without its static picture")
+            printed = PRINTED_BUDGET.search(output.get("text", "")) if output.get("output_type") == "stream" else None
+            if printed and printed.group(1) != stamp:
+                problems.append(f"cell {index}: printed budget '{printed.group(1)}' under a '{stamp}' stamp")
+    return problems
+
+
 def execute(path: Path, budget: str, timeout: int | None = None) -> None:
     """Run a notebook top to bottom with `budget`, save its outputs in place, and stamp its code hash and budget."""
     from nbclient import NotebookClient

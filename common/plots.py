@@ -4,6 +4,7 @@ Helpers draw on a matplotlib `ax` they are given (or make one) and return it, so
 """
 
 import os
+import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,12 +14,15 @@ from IPython.display import display
 class LiveCurve:
     """A loss/accuracy curve redrawn in place while training runs; its last frame stays as the cell's output.
 
-    Works the same when nobody watches (tests, nbconvert): the final picture is what the notebook keeps.
+    It redraws every `every` additions and, in a live notebook, also whenever `seconds` have passed since the last
+    frame, so that a curve fed rarely still moves while it trains. Works the same when nobody watches (tests,
+    nbconvert): the final picture is what the notebook keeps.
     Usage: ``curve = LiveCurve(["loss", "val acc"]); curve.add(step, loss=0.5); ...; curve.close()``.
     """
 
-    def __init__(self, metrics, every: int = 1, title: str = ""):
+    def __init__(self, metrics, every: int = 1, title: str = "", seconds: float = 1.0):
         self.metrics, self.every, self.updates = list(metrics), every, 0
+        self.seconds, self.last_frame = (seconds if has_live_frontend() else None), time.monotonic()
         self.history = {name: ([], []) for name in self.metrics}
         self.fig, self.axes = plt.subplots(1, len(self.metrics), figsize=(4 * len(self.metrics), 3))
         self.axes = np.atleast_1d(self.axes)
@@ -27,12 +31,13 @@ class LiveCurve:
         plt.close(self.fig)
 
     def add(self, step: int, **values) -> None:
-        """Append values at `step` (e.g. loss=..., acc=...) and redraw every `every` calls."""
+        """Append values at `step` (e.g. loss=..., acc=...); redraw every `every` calls or when a frame is due."""
         for name, value in values.items():
             self.history[name][0].append(step)
             self.history[name][1].append(float(value))
         self.updates += 1
-        if self.updates % self.every == 0:
+        due = self.seconds is not None and time.monotonic() - self.last_frame >= self.seconds
+        if due or self.updates % self.every == 0:
             self.draw()
 
     def draw(self) -> None:
@@ -42,6 +47,7 @@ class LiveCurve:
             ax.set(xlabel="step", title=name)
             ax.grid(alpha=0.3)
         self.fig.tight_layout()
+        self.last_frame = time.monotonic()
         if self.handle is not None:
             self.handle.update(self.fig)
 
@@ -127,4 +133,10 @@ def interactive_or_static(draw, **sliders) -> None:
 
     controls = {name: widgets.Dropdown(options=spec[1], value=spec[0], description=name) if isinstance(spec, tuple) else spec
                 for name, spec in sliders.items()}
-    widgets.interact(lambda **values: (draw(**values), plt.show()), **controls)
+
+    def show(**values) -> None:
+        """Draw and show; returns nothing, since `interact` prints whatever its function returns."""
+        draw(**values)
+        plt.show()
+
+    widgets.interact(show, **controls)

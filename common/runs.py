@@ -84,9 +84,14 @@ class Run:
         return record
 
 
+def course_device() -> torch.device:
+    """CUDA when there is one, else the CPU: the one device every notebook and helper uses."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def start_run(notebook: str, seed: int = 0, minutes: dict | None = None) -> Run:
     """Choose the budget and the device once, seed everything, and print what this run will be."""
-    run = Run(notebook, choose_budget(), torch.device("cuda" if torch.cuda.is_available() else "cpu"), seed)
+    run = Run(notebook, choose_budget(), course_device(), seed)
     seed_everything(seed)
     estimate = f", about {minutes[run.budget]} min" if minutes else ""
     print(f"{notebook}: budget '{run.budget}' on {run.device} (torch {torch.__version__}), seed {seed}{estimate}")

@@ -86,8 +86,8 @@ def test_beyond_course_with_an_encoder_scores_features():
 
     on_images = lambda sx, sy, qx, n_way: nearest_mean(encoder(sx), sy, encoder(qx), n_way)
     with torch.no_grad():
-        assert (evaluate_beyond_course(nearest_mean, pools=pools, n_episodes=5, encoder=encoder)
-                == evaluate_beyond_course(on_images, pools=pools, n_episodes=5))
+        assert (evaluate_beyond_course(nearest_mean, "cpu", pools=pools, n_episodes=5, encoder=encoder)
+                == evaluate_beyond_course(on_images, "cpu", pools=pools, n_episodes=5))
 
 
 def test_paired_difference_is_per_seed_then_over_seeds():

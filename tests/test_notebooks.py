@@ -7,7 +7,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from common.notebooks import COLAB_CELL, PROJECT_ROOT, SELF_CHECK, code_sha256, course_notebooks, student_version
+from common.notebooks import (COLAB_CELL, PROJECT_ROOT, SELF_CHECK, WIDGET_VIEW, code_sha256, course_notebooks,
+                              saved_session_problems, student_version)
 
 NOTEBOOKS = course_notebooks()
 IDS = [str(path.relative_to(PROJECT_ROOT)) for path in NOTEBOOKS]
@@ -34,6 +35,24 @@ def test_committed_outputs_come_from_a_real_run_of_this_code(path):
     assert not [out for cell in code_cells(notebook) for out in cell.outputs if out.output_type == "error"]
     result = PROJECT_ROOT / "results" / stamp["budget"] / path.relative_to(PROJECT_ROOT).with_suffix(".json")
     assert json.loads(result.read_text())["code_sha256"] == stamp["code_sha256"], f"{result} is from other code"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_notebook_was_not_saved_from_a_live_session(path):
+    """Re-run with `python -m common.notebooks execute` rather than committing a notebook saved from JupyterLab."""
+    assert saved_session_problems(nbformat.read(path, as_version=4)) == []
+
+
+def test_live_session_guard_catches_widgets_without_pictures_and_another_budget():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("run = start_run(...)"), nbformat.v4.new_code_cell("interact")])
+    notebook.metadata["metalearn"] = {"budget": "cpu"}
+    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="week1: budget 'smoke' on cpu (torch 2), seed 0\n")]
+    widget = {WIDGET_VIEW: {"model_id": "abc", "version_major": 2, "version_minor": 0}, "text/plain": "interactive(...)"}
+    notebook.cells[1].outputs = [nbformat.v4.new_output("display_data", data=widget)]
+    assert len(saved_session_problems(notebook)) == 2
+    notebook.cells[0].outputs[0].text = "week1: budget 'cpu' on cpu (torch 2), seed 0\n"
+    notebook.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"})]
+    assert saved_session_problems(notebook) == []
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
