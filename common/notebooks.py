@@ -3,13 +3,17 @@
     python -m common.notebooks student [--out student]     write the student version of every notebook
     python -m common.notebooks execute NOTEBOOK... --budget cpu
                                                            run notebooks in place, keep their outputs, stamp them
+    python -m common.notebooks grade PATH... [--csv grades.csv]
+                                                           grade students' notebooks (files or folders) at `smoke`
 
 Exercise regions sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines; the student version replaces
 each region by a stub that raises NotImplementedError. A cell whose first line is ``# Self-check`` tests the
-exercise above it on a small fixed input, so it fails on the stub.
+exercise above it on a small fixed input, so it fails on the stub. What passing it is worth sits in that cell's
+metadata, ``points`` (1 when absent).
 """
 
 import argparse
+import csv
 import hashlib
 import os
 import re
@@ -123,6 +127,47 @@ def execute(path: Path, budget: str, timeout: int | None = None) -> None:
     nbformat.write(notebook, path)
 
 
+DEFINED = re.compile(r"^(?:def|class) (\w+)", re.MULTILINE)
+GRADE_FIELDS = ("notebook", "exercise", "points", "passed")
+
+
+def grade(path: Path, cell_timeout: int = 600) -> list:
+    """Run a notebook (a student's, or the solution) at the `smoke` budget, errors allowed, each cell within
+    `cell_timeout` seconds, and score its self-checks: one row per exercise, passed when its self-check ran without
+    an error. The exercise is named after what the cell before its self-check defines."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    os.environ.update(METALEARN_BUDGET="smoke", METALEARN_STATIC="1")
+    NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    rows, exercise = [], "exercise"
+    for cell in (cell for cell in notebook.cells if cell.cell_type == "code"):
+        if cell.source.startswith(SELF_CHECK):
+            passed = cell.execution_count is not None and not any(out.output_type == "error" for out in cell.outputs)
+            rows.append({"notebook": str(path), "exercise": exercise, "points": cell.metadata.get("points", 1), "passed": passed})
+        elif DEFINED.search(cell.source):
+            exercise = "+".join(DEFINED.findall(cell.source))
+    return rows
+
+
+def grade_paths(paths: list, out_csv: Path) -> list:
+    """Grade every notebook under `paths` (files or folders), print one line per exercise, write all rows to a CSV."""
+    notebooks = sorted({file for path in paths for file in ([path] if path.is_file() else path.rglob("*.ipynb"))})
+    rows = []
+    for notebook in notebooks:
+        graded = grade(notebook.resolve())
+        rows += graded
+        for row in graded:
+            print(f"{notebook}  {row['exercise']:40} {'passed' if row['passed'] else 'FAILED':6}  {row['points'] * row['passed']}/{row['points']}")
+        print(f"{notebook}  total {sum(r['points'] * r['passed'] for r in graded)}/{sum(r['points'] for r in graded)}")
+    with open(out_csv, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=GRADE_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -131,8 +176,13 @@ def main(argv=None) -> None:
     run = commands.add_parser("execute", help="run notebooks in place with a budget and keep their outputs")
     run.add_argument("notebooks", nargs="+", type=Path)
     run.add_argument("--budget", default="cpu", choices=("smoke", "cpu", "full"))
+    marks = commands.add_parser("grade", help="grade students' notebooks at the smoke budget; writes a CSV")
+    marks.add_argument("paths", nargs="+", type=Path)
+    marks.add_argument("--csv", type=Path, default=Path("grades.csv"))
     args = parser.parse_args(argv)
-    if args.command == "student":
+    if args.command == "grade":
+        grade_paths(args.paths, args.csv)
+    elif args.command == "student":
         for target in write_student_versions(args.out):
             print(f"wrote {target}")
     else:

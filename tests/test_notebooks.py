@@ -7,8 +7,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from common.notebooks import (COLAB_CELL, PROJECT_ROOT, SELF_CHECK, WIDGET_VIEW, code_sha256, course_notebooks,
-                              saved_session_problems, student_version)
+from common.notebooks import (COLAB_CELL, PROJECT_ROOT, SELF_CHECK, WIDGET_VIEW, code_sha256, course_notebooks, grade,
+                              grade_paths, saved_session_problems, student_version)
 
 NOTEBOOKS = course_notebooks()
 IDS = [str(path.relative_to(PROJECT_ROOT)) for path in NOTEBOOKS]
@@ -100,3 +100,21 @@ def test_colab_cell_fetches_the_course_or_stops_with_a_clear_message(monkeypatch
     monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: cloned.append(command) or subprocess.CompletedProcess(command, 0))
     exec(COLAB_CELL, {})
     assert cloned[0][:2] == ["git", "clone"] and sys.path[0] == "/content/course"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_grading_a_student_version_gives_no_points(path, tmp_path):
+    target = tmp_path / path.relative_to(PROJECT_ROOT)
+    target.parent.mkdir(parents=True)
+    nbformat.write(student_version(nbformat.read(path, as_version=4)), target)
+    rows = grade(target)
+    assert rows and not any(row["passed"] for row in rows)
+    assert len(rows) == sum(cell.source.startswith(SELF_CHECK) for cell in code_cells(nbformat.read(path, as_version=4)))
+
+
+def test_grading_the_solutions_gives_full_marks_and_a_csv(tmp_path):
+    """Two quick notebooks; every solution's self-checks also pass in the nbval run of the notebooks themselves."""
+    quick = [PROJECT_ROOT / "week1_metric" / "00_episodes.ipynb", PROJECT_ROOT / "week2_optimization" / "05_gradient_relations.ipynb"]
+    rows = grade_paths(quick, tmp_path / "grades.csv")
+    assert len(rows) == 4 and all(row["passed"] for row in rows)
+    assert (tmp_path / "grades.csv").read_text().splitlines()[0] == "notebook,exercise,points,passed"
