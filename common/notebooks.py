@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -39,6 +40,13 @@ if "google.colab" in sys.modules:
             raise RuntimeError(f"Could not fetch the course from {REPO_URL}: {{clone.stderr.strip()}}. "
                                "Check that the runtime has internet access, then run this cell again.")
     sys.path.insert(0, "/content/course")"""
+
+
+def colab_url(relative_path: str) -> str:
+    """The address that opens a notebook of this repository (path from its root) in Colab, from the main branch."""
+    return REPO_URL.replace("https://github.com/", "https://colab.research.google.com/github/", 1) + f"/blob/main/{relative_path}"
+
+
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.MULTILINE | re.DOTALL)
 STUB = '{indent}raise NotImplementedError("Exercise: write this part, then run the self-check below.")\n'
 SELF_CHECK = "# Self-check"
@@ -128,27 +136,67 @@ def execute(path: Path, budget: str, timeout: int | None = None) -> None:
 
 
 DEFINED = re.compile(r"^(?:def|class) (\w+)", re.MULTILINE)
-GRADE_FIELDS = ("notebook", "exercise", "points", "passed")
+GRADE_FIELDS = ("notebook", "exercise", "points", "passed", "hidden_check")
+
+
+def exercises(notebook: nbformat.NotebookNode) -> list:
+    """(exercise, points, self-check cell) for each self-check of a notebook, in order. An exercise is named after
+    what the code cell before its self-check defines; its points are the self-check's metadata `points` (1 if absent)."""
+    found, exercise = [], "exercise"
+    for cell in (cell for cell in notebook.cells if cell.cell_type == "code"):
+        if cell.source.startswith(SELF_CHECK):
+            found.append((exercise, cell.metadata.get("points", 1), cell))
+        elif DEFINED.search(cell.source):
+            exercise = "+".join(DEFINED.findall(cell.source))
+    return found
+
+
+def points_table() -> str:
+    """A markdown table of every notebook's exercises and points, for the instructors' guide."""
+    lines = ["| notebook | exercises (points) | total |", "| --- | --- | --- |"]
+    for path in course_notebooks():
+        found = exercises(nbformat.read(path, as_version=4))
+        names = ", ".join(f"`{name}` ({points})" for name, points, _ in found)
+        lines.append(f"| `{path.relative_to(PROJECT_ROOT).with_suffix('')}` | {names} | {sum(points for _, points, _ in found)} |")
+    return "\n".join(lines)
+
+
+def hidden_check_cell(exercise: str):
+    """The grader's extra check of `exercise` as a code cell (see common.hidden_checks), or None if it has none: run
+    inside a function, so that it leaves no names behind, with the random state forked, so that later cells draw the
+    same numbers."""
+    from .hidden_checks import HIDDEN_CHECKS
+
+    if exercise not in HIDDEN_CHECKS:
+        return None
+    body = textwrap.indent(HIDDEN_CHECKS[exercise].strip(), " " * 8)
+    source = f"def _hidden_check():\n    import torch\n\n    with torch.random.fork_rng():\n        torch.manual_seed(0)\n{body}\n\n\n_hidden_check()\ndel _hidden_check"
+    return nbformat.v4.new_code_cell(source, metadata={"hidden_check": exercise})
+
+
+def ran_cleanly(cell) -> bool:
+    """Whether an executed code cell ran and raised nothing."""
+    return cell.execution_count is not None and not any(out.output_type == "error" for out in cell.outputs)
 
 
 def grade(path: Path, cell_timeout: int = 600) -> list:
     """Run a notebook (a student's, or the solution) at the `smoke` budget, errors allowed, each cell within
-    `cell_timeout` seconds, and score its self-checks: one row per exercise, passed when its self-check ran without
-    an error. The exercise is named after what the cell before its self-check defines."""
+    `cell_timeout` seconds, and score its exercises: one row per exercise, passed when its self-check and the
+    grader's hidden check (where it has one) ran without an error."""
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    checks = [(exercise, points, cell, hidden_check_cell(exercise)) for exercise, points, cell in exercises(notebook)]
+    for _, _, cell, hidden in checks:
+        if hidden is not None:
+            notebook.cells.insert(next(i for i, other in enumerate(notebook.cells) if other is cell) + 1, hidden)
     os.environ.update(METALEARN_BUDGET="smoke", METALEARN_STATIC="1")
     NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    rows, exercise = [], "exercise"
-    for cell in (cell for cell in notebook.cells if cell.cell_type == "code"):
-        if cell.source.startswith(SELF_CHECK):
-            passed = cell.execution_count is not None and not any(out.output_type == "error" for out in cell.outputs)
-            rows.append({"notebook": str(path), "exercise": exercise, "points": cell.metadata.get("points", 1), "passed": passed})
-        elif DEFINED.search(cell.source):
-            exercise = "+".join(DEFINED.findall(cell.source))
-    return rows
+    return [{"notebook": str(path), "exercise": exercise, "points": points,
+             "passed": ran_cleanly(cell) and (hidden is None or ran_cleanly(hidden)),
+             "hidden_check": "" if hidden is None else ("passed" if ran_cleanly(hidden) else "failed")}
+            for exercise, points, cell, hidden in checks]
 
 
 def grade_paths(paths: list, out_csv: Path) -> list:

@@ -112,6 +112,7 @@ README_COLUMNS = COLUMNS + ("vinyals_5w1s", "vinyals_5w5s", "paper_5w1s", "paper
 
 TRANSDUCTIVE = {  # notebooks whose recorded numbers normalise an episode's queries with their own batch statistics
     "week2_optimization/03_maml_omniglot", "week2_optimization/04_reptile", "week3_challenge/03_maml",
+    "week3_challenge/06_how_to_train_your_maml",
 }
 
 

@@ -14,7 +14,8 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from common.notebooks import PROJECT_ROOT, SELF_CHECK, SOLUTION
+from common.hidden_checks import HIDDEN_CHECKS
+from common.notebooks import DEFINED, PROJECT_ROOT, SELF_CHECK, SOLUTION, hidden_check_cell, student_version
 
 MISTAKES = {  # notebook: [(what the student got wrong, solution text, what they wrote instead)]
     "week1_metric/00_episodes.ipynb": [
@@ -56,8 +57,16 @@ MISTAKES = {  # notebook: [(what the student got wrong, solution text, what they
     "week2_optimization/03_maml_omniglot.ipynb": [
         ("always first order", "create_graph=not first_order", "create_graph=False"),
         ("step uphill", "p - inner_lr * g", "p + inner_lr * g"),
-        pytest.param("`steps` ignored (one step always)", "for _ in range(steps):", "for _ in range(1):",
-                     marks=pytest.mark.xfail(strict=True, reason="the self-check tries steps=1 only; a 2-step case needs a cpu re-run of the notebook")),
+        ("`steps` ignored (one step always)", "for _ in range(steps):", "for _ in range(1):"),
+        ("adapted on the query set", "adapt(model, params, support_x, support_y, 1", "adapt(model, params, query_x, query_y, 1"),
+        ("scored on the support set", "functional_call(model, adapted, (query_x,)), query_y)", "functional_call(model, adapted, (support_x,)), support_y)"),
+        ("query loss before adaptation", "functional_call(model, adapted, (query_x,))", "functional_call(model, params, (query_x,))"),
+        ("first_order not passed on", "1, inner_lr, first_order)", "1, inner_lr)"),
+        ("always first order in meta_loss", "1, inner_lr, first_order)", "1, inner_lr, True)"),
+        ("inner_lr ignored", "1, inner_lr, first_order)", "1, 0.5, first_order)"),
+        ("head bias kept", "else torch.zeros(n_way, device=params[name].device)", "else params[name]"),
+        ("head keeps its number of rows", "torch.zeros(n_way, *params[name].shape[1:], device", "torch.zeros_like(params[name], device"),
+        ("body detached", "return {**params,", "return {**{name: p.detach() for name, p in params.items()},"),
     ],
     "week2_optimization/04_reptile.ipynb": [
         ("sum over tasks instead of mean", "torch.stack(task_weights).mean(0)", "torch.stack(task_weights).sum(0)"),
@@ -95,6 +104,17 @@ MISTAKES = {  # notebook: [(what the student got wrong, solution text, what they
         ("half-widths added", "(ours_ci ** 2 + published_ci ** 2) ** 0.5", "ours_ci + published_ci"),
         ("difference the wrong way round", "difference, margin = ours - published,", "difference, margin = published - ours,"),
     ],
+    "week3_challenge/06_how_to_train_your_maml.ipynb": [
+        ("first step's rate at every step", "rates[name][step] * grads[name]", "rates[name][0] * grads[name]"),
+        ("rate detached (.item())", "rates[name][step] * grads[name]", "rates[name][step].item() * grads[name]"),
+        ("step uphill", "w - rates[name][step]", "w + rates[name][step]"),
+        ("no floor on the early steps", "torch.clamp(weights[:-1] - epoch * decay, min=floor)", "weights[:-1] - epoch * decay"),
+        ("no ceiling on the last step", "min(1 / n_steps + epoch * (n_steps - 1) * decay, 1 - (n_steps - 1) * floor)",
+         "1 / n_steps + epoch * (n_steps - 1) * decay"),
+        ("annealing one epoch too long", "if epoch >= msl_epochs:", "if epoch > msl_epochs:"),
+        ("plain mean of the step losses", "(weights * torch.stack(query_losses)).sum()", "torch.stack(query_losses).mean()"),
+        ("weighted sum kept after the annealing", "    if epoch >= msl_epochs:\n        return query_losses[-1]\n", ""),
+    ],
     "week3_challenge/05_beyond_one_distribution.ipynb": [
         ("distance not squared", "return -torch.cdist(query_f, prototypes).pow(2)", "return -torch.cdist(query_f, prototypes)"),
         ("shots read as interleaved", "support_f.view(n_way, -1, support_f.shape[-1]).mean(dim=1)", "support_f.view(-1, n_way, support_f.shape[-1]).mean(dim=0)"),
@@ -107,10 +127,21 @@ def plain(mistake) -> tuple:
     return tuple(mistake.values) if hasattr(mistake, "values") else mistake
 
 
+def fails(client, cell, index) -> bool:
+    """Run a copy of `cell` in the client's kernel: True when it raises."""
+    try:
+        client.execute_cell(copy.deepcopy(cell), index)
+        return False
+    except CellExecutionError:
+        return True
+
+
 @functools.lru_cache(maxsize=None)
 def caught_mistakes(notebook: str) -> dict:
     """Run `notebook` once, in one kernel, up to its last self-check with planted mistakes; before each exercise cell
-    runs right, run it with each mistake and then its self-check: {description: True when the self-check failed}."""
+    runs right, run it with each mistake and then its self-check: {description: True when the self-check failed}.
+    Exercises with a hidden check (the grader's) also run it on the stub and on the solution:
+    {('hidden check', exercise, 'stub' or 'solution'): True when it failed}."""
     path = PROJECT_ROOT / notebook
     cells = nbformat.read(path, as_version=4).cells
     mistakes = [plain(mistake) for mistake in MISTAKES[notebook]]
@@ -129,11 +160,16 @@ def caught_mistakes(notebook: str) -> dict:
                 planted = copy.deepcopy(cell)
                 planted.source = cell.source.replace(right, wrong, 1)
                 client.execute_cell(planted, index)
-                try:
-                    client.execute_cell(copy.deepcopy(cells[next(c for c in checks if c > index)]), index + 1)
-                    caught[description] = False
-                except CellExecutionError:
-                    caught[description] = True
+                caught[description] = fails(client, cells[next(c for c in checks if c > index)], index + 1)
+            hidden = SOLUTION.search(cell.source + "\n") and hidden_check_cell("+".join(DEFINED.findall(cell.source)))
+            if hidden:
+                exercise = hidden.metadata["hidden_check"]
+                stub = copy.deepcopy(cell)
+                stub.source = student_version(nbformat.v4.new_notebook(cells=[cell])).cells[0].source
+                client.execute_cell(stub, index)
+                caught[("hidden check", exercise, "stub")] = fails(client, hidden, index)
+                client.execute_cell(cell, index)
+                caught[("hidden check", exercise, "solution")] = fails(client, hidden, index)
             client.execute_cell(cell, index)
     return caught
 
@@ -154,3 +190,16 @@ def test_every_planted_mistake_sits_in_a_solution():
 @pytest.mark.parametrize("notebook, description", CASES)
 def test_self_check_catches_a_planted_mistake(notebook, description):
     assert caught_mistakes(notebook)[description], f"the self-check of {notebook} lets '{description}' through"
+
+
+def notebook_of(exercise: str) -> str:
+    """The notebook (of MISTAKES) whose exercise cell defines `exercise`."""
+    return next(notebook for notebook in MISTAKES for cell in nbformat.read(PROJECT_ROOT / notebook, as_version=4).cells
+                if cell.cell_type == "code" and SOLUTION.search(cell.source + "\n") and "+".join(DEFINED.findall(cell.source)) == exercise)
+
+
+@pytest.mark.parametrize("exercise", sorted(HIDDEN_CHECKS))
+def test_hidden_check_fails_on_the_stub_and_passes_on_the_solution(exercise):
+    results = caught_mistakes(notebook_of(exercise))
+    assert results[("hidden check", exercise, "stub")], f"the hidden check of {exercise} passes on the empty stub"
+    assert not results[("hidden check", exercise, "solution")], f"the hidden check of {exercise} fails on the solution"

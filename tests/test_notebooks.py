@@ -1,14 +1,16 @@
 """Guards on the notebooks: shared Colab cell, committed outputs that match the code, and real exercises."""
 
 import json
+import re
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from common.notebooks import (COLAB_CELL, PROJECT_ROOT, SELF_CHECK, WIDGET_VIEW, code_sha256, course_notebooks, grade,
-                              grade_paths, saved_session_problems, student_version)
+from common.notebooks import (COLAB_CELL, PROJECT_ROOT, SELF_CHECK, WIDGET_VIEW, code_sha256, colab_url, course_notebooks,
+                              grade, grade_paths, points_table, saved_session_problems, student_version,
+                              write_student_versions)
 
 NOTEBOOKS = course_notebooks()
 IDS = [str(path.relative_to(PROJECT_ROOT)) for path in NOTEBOOKS]
@@ -117,4 +119,33 @@ def test_grading_the_solutions_gives_full_marks_and_a_csv(tmp_path):
     quick = [PROJECT_ROOT / "week1_metric" / "00_episodes.ipynb", PROJECT_ROOT / "week2_optimization" / "05_gradient_relations.ipynb"]
     rows = grade_paths(quick, tmp_path / "grades.csv")
     assert len(rows) == 4 and all(row["passed"] for row in rows)
-    assert (tmp_path / "grades.csv").read_text().splitlines()[0] == "notebook,exercise,points,passed"
+    assert (tmp_path / "grades.csv").read_text().splitlines()[0] == "notebook,exercise,points,passed,hidden_check"
+
+
+def test_committed_student_versions_are_those_of_the_solutions(tmp_path):
+    """student/ holds what `python -m common.notebooks student` writes: run it again after changing a notebook."""
+    fresh = {path.relative_to(tmp_path): path.read_text() for path in write_student_versions(tmp_path)}
+    committed = {path.relative_to(PROJECT_ROOT / "student"): path.read_text() for path in (PROJECT_ROOT / "student").rglob("*.ipynb")}
+    assert sorted(committed) == sorted(fresh), "student/ has other notebooks than the course"
+    stale = [str(path) for path in fresh if fresh[path] != committed[path]]
+    assert not stale, f"student versions out of date: {stale}; run `python -m common.notebooks student`"
+
+
+@pytest.mark.parametrize("document", ["README.md", "instructors/README.md"])
+def test_every_link_of_a_guide_resolves_to_a_file_of_the_repository(document):
+    """Colab badges for every notebook and its student version (README), and relative links that exist."""
+    text = (PROJECT_ROOT / document).read_text()
+    if document == "README.md":
+        missing = [path for path in IDS for url in (colab_url(path), colab_url(f"student/{path}")) if url not in text]
+        assert not missing, f"no Colab badge for {missing}"
+    targets = re.findall(re.escape(colab_url("")) + r"([^)\s]+)", text)
+    folder = (PROJECT_ROOT / document).parent
+    targets += [str((folder / link.split("#")[0]).resolve().relative_to(PROJECT_ROOT))
+                for link in re.findall(r"\]\((?!https?://|#|mailto:)([^)\s]+)\)", text)]
+    broken = [target for target in targets if not (PROJECT_ROOT / target).exists()]
+    assert targets and not broken, f"links to files that do not exist: {broken}"
+
+
+def test_instructors_guide_lists_the_points_of_every_exercise():
+    """Regenerate the table between the points markers with common.notebooks.points_table() after changing exercises."""
+    assert points_table() in (PROJECT_ROOT / "instructors" / "README.md").read_text()

@@ -1,0 +1,105 @@
+"""Grading checks beyond the self-checks, in the spirit of nbgrader's hidden tests: cases a student does not see
+while working (other sizes, orders and arguments), each against its own reference. `python -m common.notebooks grade`
+runs the check of an exercise right after its self-check, in the student's kernel, inside a function (so it leaves
+no names behind) and with the random state forked (so the notebook's later numbers do not move); the exercise scores
+when both pass. Keyed by the exercise's name, as the grader names it (what the exercise's cell defines)."""
+
+HIDDEN_CHECKS = {
+    "pixel_nearest_neighbour": """
+support_x, support_y = torch.rand(7, 1, 5, 5), torch.tensor([2, 0, 1, 2, 1, 0, 1])
+query_x = support_x[[4, 0, 6, 5]] + 0.01 * torch.rand(4, 1, 5, 5)
+assert torch.as_tensor(pixel_nearest_neighbour(support_x, support_y, query_x, 3)).tolist() == [1, 2, 1, 0]
+""",
+    "pair_logits": """
+head, a, b = torch.nn.Linear(3, 1), torch.randn(4, 3), torch.randn(2, 3)
+expected = torch.stack([torch.cat([head((a[i] - b[j]).abs()) for j in range(2)]) for i in range(4)])
+torch.testing.assert_close(pair_logits(a, b, head), expected)
+""",
+    "matching_probabilities": """
+query_f, support_f, support_y = torch.randn(3, 4), torch.randn(6, 4), torch.tensor([1, 0, 2, 2, 0, 1])
+probabilities = matching_probabilities(query_f, support_f, support_y, 3, scale=3.0)
+for q in range(3):
+    weights = torch.softmax(3.0 * torch.nn.functional.cosine_similarity(query_f[q][None], support_f), dim=0)
+    torch.testing.assert_close(probabilities[q], torch.stack([weights[support_y == c].sum() for c in range(3)]))
+""",
+    "prototypes": """
+support_f, support_y = torch.randn(12, 5), torch.tensor([3, 1, 0, 2, 2, 3, 0, 1, 1, 0, 3, 2])
+expected = torch.stack([support_f[support_y == c].mean(0) for c in range(4)])
+torch.testing.assert_close(prototypes(support_f, support_y, 4), expected)
+""",
+    "class_maps": """
+maps, support_y = torch.randn(6, 2, 3, 3), torch.tensor([1, 2, 0, 0, 2, 1])
+sums = torch.stack([maps[support_y == c].sum(0) for c in range(3)])
+torch.testing.assert_close(class_maps(maps, support_y, 3), sums)
+torch.testing.assert_close(class_maps(maps, support_y, 3, mean=True), sums / 2)
+""",
+    "adapt": """
+net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(9, 4))
+x, y = torch.randn(8, 1, 3, 3), torch.tensor([0, 1, 2, 3, 3, 2, 1, 0])
+params = {name: p.detach().clone().requires_grad_() for name, p in net.named_parameters()}
+adapted = adapt(net, params, x, y, 3, 0.2, first_order=True)
+optimizer = torch.optim.SGD(net.parameters(), lr=0.2)
+for _ in range(3):
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    optimizer.step()
+for name, p in net.named_parameters():
+    torch.testing.assert_close(adapted[name], p)
+""",
+    "reptile_update": """
+phi = [torch.randn(3, 2), torch.randn(4)]
+adapted = [[w + torch.randn_like(w) for w in phi] for _ in range(3)]
+updated = reptile_update(phi, adapted, 0.3)
+for k, w in enumerate(phi):
+    torch.testing.assert_close(updated[k], w + 0.3 * sum(task[k] - w for task in adapted) / 3)
+""",
+    "finetune_head": """
+features, labels = torch.randn(5, 6), torch.tensor([0, 1, 2, 1, 0])
+head, reference = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+reference.load_state_dict(head.state_dict())
+orders = [torch.tensor([4, 2, 0, 1, 3]), torch.tensor([1, 3, 4, 0, 2])]
+finetune_head(head, features, labels, orders, batch_size=3)
+optimizer = torch.optim.SGD(reference.parameters(), lr=0.01, momentum=0.9, dampening=0.9, weight_decay=1e-3)
+for order in orders:
+    for batch in (order[:3], order[3:]):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(reference(features[batch]), labels[batch]).backward()
+        optimizer.step()
+for mine, theirs in zip(head.parameters(), reference.parameters()):
+    torch.testing.assert_close(mine, theirs)
+""",
+    "CosineClassifier": """
+classifier, features = CosineClassifier(5, 3, scale=2.0), torch.randn(4, 5) * 3
+logits = classifier(features)
+weights = classifier.norm[:, None] * torch.nn.functional.normalize(classifier.direction, dim=1)
+torch.testing.assert_close(logits, 2.0 * torch.nn.functional.normalize(features, dim=1) @ weights.T, rtol=1e-4, atol=1e-4)
+torch.testing.assert_close(classifier(7 * features), logits, rtol=1e-4, atol=1e-4)
+""",
+    "replication_verdict": """
+for args, verdict in (((95.0, 0.3, 95.4, 0.4), "within"), ((90.0, 0.5, 95.0, 0.4), "below"), ((99.5, 0.1, 99.2, 0.1), "above")):
+    got, difference, margin = replication_verdict(*args)
+    assert got == verdict and abs(difference - (args[0] - args[2])) < 1e-9 and abs(margin - (args[1] ** 2 + args[3] ** 2) ** 0.5) < 1e-9
+""",
+    "prototype_logits": """
+support_f, query_f = torch.randn(6, 4), torch.randn(5, 4)
+centres = [support_f[2 * c: 2 * c + 2].mean(0) for c in range(3)]
+expected = torch.stack([torch.stack([-((q - centre) ** 2).sum() for centre in centres]) for q in query_f])
+torch.testing.assert_close(prototype_logits(support_f, query_f, 3), expected, rtol=1e-4, atol=1e-4)
+""",
+    "lslr_step": """
+weights = {name: torch.randn(2, 3) for name in "abc"}
+grads = {name: torch.randn(2, 3) for name in "abc"}
+rates = {name: torch.tensor([0.3, -0.1, 0.7]) * (k + 1) for k, name in enumerate("abc")}
+stepped = lslr_step(weights, grads, rates, 1)
+for name in "abc":
+    torch.testing.assert_close(stepped[name], weights[name] - rates[name][1] * grads[name])
+""",
+    "msl_weights+multi_step_loss": """
+for n_steps, epoch, msl_epochs in ((4, 2, 5), (6, 0, 3), (3, 40, 10)):
+    others = [max((1 - epoch / msl_epochs) / n_steps, 0.03 / n_steps)] * (n_steps - 1)
+    torch.testing.assert_close(msl_weights(n_steps, epoch, msl_epochs), torch.tensor(others + [1 - sum(others)]))
+losses = [torch.tensor(2.0), torch.tensor(5.0)]
+torch.testing.assert_close(multi_step_loss(losses, 1, 2), (msl_weights(2, 1, 2) * torch.tensor([2.0, 5.0])).sum())
+torch.testing.assert_close(multi_step_loss(losses, 2, 2), torch.tensor(5.0))
+""",
+}
