@@ -102,4 +102,50 @@ losses = [torch.tensor(2.0), torch.tensor(5.0)]
 torch.testing.assert_close(multi_step_loss(losses, 1, 2), (msl_weights(2, 1, 2) * torch.tensor([2.0, 5.0])).sum())
 torch.testing.assert_close(multi_step_loss(losses, 2, 2), torch.tensor(5.0))
 """,
+    "episode_from_pool": """
+pool = torch.zeros(10, 5, 28, 28, dtype=torch.uint8)
+pool[:, :, 0, 0], pool[:, :, 0, 1] = torch.arange(10)[:, None], torch.arange(5)[None]
+support_x, support_y, query_x, query_y = episode_from_pool(pool, 4, 3, 2, torch.Generator().manual_seed(3))
+assert support_x.shape == (12, 1, 28, 28) and query_x.shape == (8, 1, 28, 28)
+assert support_y.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3] and query_y.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+classes = (support_x[::3, 0, 0, 0] * 255).round().long()
+assert len(set(classes.tolist())) == 4 and torch.equal((query_x[::2, 0, 0, 0] * 255).round().long(), classes)
+for c in range(4):
+    drawings = torch.cat([support_x[support_y == c], query_x[query_y == c]])[:, 0, 0, 1] * 255
+    assert sorted(drawings.round().long().tolist()) == [0, 1, 2, 3, 4]
+""",
+    "confidence_interval": """
+values = torch.tensor([1.0, 0.0, 0.5])
+mean, half_width = confidence_interval(values)
+assert abs(mean - 0.5) < 1e-6 and abs(half_width - 1.96 * 0.5 / 3 ** 0.5) < 1e-6
+""",
+    "relation_loss": """
+scores, labels = torch.rand(6, 4), torch.tensor([3, 0, 0, 2, 3, 1])
+target = torch.zeros(6, 4)
+target[torch.arange(6), labels] = 1
+torch.testing.assert_close(relation_loss(scores, labels), ((scores - target) ** 2).mean())
+""",
+    "episode_loss": """
+encoder = torch.nn.Flatten()
+support_x, query_x = torch.randn(4, 1, 1, 3), torch.randn(3, 1, 1, 3)
+support_y, query_y = torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 0])
+centres = torch.stack([support_x[2:].flatten(1).mean(0), support_x[:2].flatten(1).mean(0)])
+logits = -((query_x.flatten(1)[:, None] - centres[None]) ** 2).sum(-1)
+loss, accuracy = episode_loss(encoder, (support_x, support_y, query_x, query_y), 2)
+torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits, query_y), rtol=1e-4, atol=1e-4)
+torch.testing.assert_close(accuracy, (logits.argmax(1) == query_y).float().mean())
+""",
+    "zero_head": """
+params = {name: torch.randn(3, 2) for name in HEAD if name.endswith("weight")}
+params.update({name: torch.randn(3) for name in HEAD if name.endswith("bias")}, body=torch.randn(4))
+zeroed = zero_head(params, 7)
+assert zeroed["body"] is params["body"] and all(zeroed[name].abs().max() == 0 for name in HEAD)
+assert sorted(tuple(zeroed[name].shape) for name in HEAD) == [(7,), (7, 2)]
+""",
+    "cosine_lr": """
+epochs, low, high = TRAIN["epochs"], TRAIN["min_lr"], TRAIN["outer_lr"]
+for epoch in (0.0, epochs / 4, epochs / 2 + 0.5, epochs):
+    expected = low + (high - low) * (1 + torch.cos(torch.tensor(torch.pi * epoch / epochs, dtype=torch.float64)).item()) / 2
+    assert abs(cosine_lr(epoch) - expected) < 1e-12
+""",
 }
