@@ -15,6 +15,44 @@ head, a, b = torch.nn.Linear(3, 1), torch.randn(4, 3), torch.randn(2, 3)
 expected = torch.stack([torch.cat([head((a[i] - b[j]).abs()) for j in range(2)]) for i in range(4)])
 torch.testing.assert_close(pair_logits(a, b, head), expected)
 """,
+    "verification_loss": """
+labels = torch.tensor([2, 2, 2, 0, 1, 1, 0])
+logits = torch.randn(7, 7)
+same = (labels[:, None] == labels[None]) & ~torch.eye(7, dtype=torch.bool)
+different = labels[:, None] != labels[None]
+weight = different.sum() / same.sum()
+expected = (-weight * torch.nn.functional.logsigmoid(logits[same]).sum() - torch.nn.functional.logsigmoid(-logits[different]).sum()) / 42
+torch.testing.assert_close(verification_loss(logits, labels), expected)
+""",
+    "one_shot_predict": """
+head = torch.nn.Linear(5, 1)
+model = type("Model", (), {"head": head})()
+support_f, query_f = torch.randn(12, 5), torch.randn(2, 5)
+scores = one_shot_predict(model, support_f, torch.arange(4).repeat_interleave(3), query_f, 4)
+expected = head((query_f[:, None] - support_f[None]).abs()).view(2, 4, 3).amax(2)
+torch.testing.assert_close(scores, expected)
+""",
+    "meta_step": """
+meta = MetaLearner(torch.zeros(BODY_SIZE), hidden=2, input_bias=0.5, forget_bias=1.0)
+with torch.no_grad():
+    meta.w_input.normal_(), meta.w_forget.normal_()
+c, grad, loss = torch.randn(3), torch.randn(3), torch.tensor(0.7)
+i_previous, f_previous = torch.rand(3), torch.rand(3)
+h, cell = meta.lstm(torch.cat([preprocess(grad), preprocess(loss.repeat(3))], dim=1))
+i = torch.sigmoid(torch.cat([h, c[:, None], i_previous[:, None]], dim=1) @ meta.w_input + 0.5)
+f = torch.sigmoid(torch.cat([h, c[:, None], f_previous[:, None]], dim=1) @ meta.w_forget + 1.0)
+new_c, memory = meta_step(meta, c, grad, loss, (None, None, i_previous, f_previous))
+torch.testing.assert_close(new_c, f * c - i * grad)
+torch.testing.assert_close(memory[2], i)
+torch.testing.assert_close(memory[3], f)
+""",
+    "cosine_to_means": """
+support_y = torch.tensor([3, 1, 0, 2, 2, 3, 0, 1, 1, 0, 3, 2])
+support_f, query_f = torch.randn(12, 6), torch.randn(4, 6)
+means = torch.stack([support_f[support_y == c].mean(0) for c in range(4)])
+expected = torch.nn.functional.cosine_similarity(query_f[:, None], means[None], dim=2)
+torch.testing.assert_close(cosine_to_means(support_f, support_y, query_f, 4), expected)
+""",
     "matching_probabilities": """
 query_f, support_f, support_y = torch.randn(3, 4), torch.randn(6, 4), torch.tensor([1, 0, 2, 2, 0, 1])
 probabilities = matching_probabilities(query_f, support_f, support_y, 3, scale=3.0)

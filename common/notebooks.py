@@ -9,7 +9,8 @@
 Exercise regions sit between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` lines; the student version replaces
 each region by a stub that raises NotImplementedError. A cell whose first line is ``# Self-check`` tests the
 exercise above it on a small fixed input, so it fails on the stub. What passing it is worth sits in that cell's
-metadata, ``points`` (1 when absent).
+metadata, ``points`` (1 when absent). A markdown cell that starts with ``<!-- findings -->`` tells what our run found
+(it answers questions a student should answer from their own run); the student version asks for their reading instead.
 """
 
 import argparse
@@ -50,6 +51,9 @@ def colab_url(relative_path: str) -> str:
 SOLUTION = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION\n?", re.MULTILINE | re.DOTALL)
 STUB = '{indent}raise NotImplementedError("Exercise: write this part, then run the self-check below.")\n'
 SELF_CHECK = "# Self-check"
+FINDINGS = "<!-- findings -->"
+YOUR_TURN = ("**Your turn: what does your run show?** Before you read what our run found (this cell of the solution "
+             "notebook), write here in two or three sentences what your outputs above say, and what you expected.")
 
 
 def course_notebooks() -> list:
@@ -66,10 +70,13 @@ def code_sha256(path: Path) -> str:
 
 
 def student_version(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy with every solution region replaced by a stub and every output cleared."""
+    """A copy with every solution region replaced by a stub, every output cleared, and every findings cell replaced
+    by a request for the student's own reading."""
     student = nbformat.from_dict(notebook)
     for cell in student.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "markdown" and cell.source.startswith(FINDINGS):
+            cell.source = YOUR_TURN
+        elif cell.cell_type == "code":
             cell.source = SOLUTION.sub(lambda m: STUB.format(indent=m["indent"]), cell.source + "\n").rstrip("\n")
             cell.outputs, cell.execution_count = [], None
     student.metadata.pop("metalearn", None)

@@ -71,6 +71,17 @@ def test_student_version_fails_at_its_first_self_check(path):
     assert failed and failed[0].source.startswith(SELF_CHECK), "the student version failed before its first self-check"
 
 
+def test_student_version_asks_for_the_students_reading_instead_of_our_findings():
+    from common.notebooks import FINDINGS, YOUR_TURN
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"{FINDINGS}\n**What we found**: 97%."),
+                                               nbformat.v4.new_markdown_cell("## Step 1")])
+    student = student_version(notebook)
+    assert [cell.source for cell in student.cells] == [YOUR_TURN, "## Step 1"]
+    marked = [path for path in NOTEBOOKS if FINDINGS in "".join(cell.source for cell in nbformat.read(path, as_version=4).cells)]
+    assert len(marked) >= 10, "the notebooks' findings cells are marked"
+
+
 def test_tidy_streams_keeps_the_last_state_of_a_progress_bar():
     from common.notebooks import tidy_streams
 
