@@ -93,9 +93,20 @@ def start_run(notebook: str, seed: int = 0, minutes: dict | None = None) -> Run:
     """Choose the budget and the device once, seed everything, and print what this run will be."""
     run = Run(notebook, choose_budget(), course_device(), seed)
     seed_everything(seed)
-    estimate = f", about {minutes[run.budget]} min" if minutes else ""
-    print(f"{notebook}: budget '{run.budget}' on {run.device} (torch {torch.__version__}), seed {seed}{estimate}")
+    print(f"{notebook}: budget '{run.budget}' on {run.device} (torch {torch.__version__}), seed {seed}{expected_duration(notebook, run.budget, minutes)}")
     return run
+
+
+def expected_duration(notebook: str, budget: str, minutes: dict | None = None) -> str:
+    """How long the run should take: the wall time of the recorded run of this very code and budget when there is one
+    (with its device), else the notebook's own estimate in `minutes`."""
+    from .notebooks import code_sha256
+
+    path = RESULTS_DIR / budget / f"{notebook}.json"
+    record = json.loads(path.read_text()) if path.exists() else None
+    if record and record.get("code_sha256") == code_sha256(PROJECT_ROOT / f"{notebook}.ipynb"):
+        return f"; its recorded run took {record['wall_time_s'] / 60:.0f} min on {record['device']}"
+    return f", about {minutes[budget]} min" if minutes else ""
 
 
 def load_results(budget: str) -> dict:

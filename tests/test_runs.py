@@ -34,6 +34,19 @@ def test_record_writes_the_agreed_fields(tmp_path, monkeypatch):
     assert runs.load_results("smoke")["week1_metric/00_episodes"]["seed"] == 0
 
 
+def test_expected_duration_reads_the_record_of_the_same_code(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr("common.notebooks.code_sha256", lambda path: "abc")
+    estimate = {"smoke": 1, "cpu": 9, "full": 60}
+    assert runs.expected_duration("week1_metric/x", "cpu", estimate) == ", about 9 min", "no record: the estimate"
+    (tmp_path / "cpu" / "week1_metric").mkdir(parents=True)
+    record = {"wall_time_s": 1140.0, "device": "cpu (2 cores, 2 threads)", "code_sha256": "abc"}
+    (tmp_path / "cpu" / "week1_metric" / "x.json").write_text(json.dumps(record))
+    assert runs.expected_duration("week1_metric/x", "cpu", estimate) == "; its recorded run took 19 min on cpu (2 cores, 2 threads)"
+    monkeypatch.setattr("common.notebooks.code_sha256", lambda path: "changed")
+    assert runs.expected_duration("week1_metric/x", "cpu", estimate) == ", about 9 min", "a record of other code is not this run's"
+
+
 def test_pick_follows_the_budget():
     run = runs.Run("x", "cpu", torch.device("cpu"), 0)
     assert run.pick({"smoke": 1, "cpu": 2, "full": 3}) == 2
