@@ -2,7 +2,7 @@
 
 The other tests run notebooks headless, where widgets draw static pictures. Here JupyterLab is started on 127.0.0.1,
 Chromium runs all cells at the `smoke` budget, every control of every widget is moved, and the test checks that the
-picture changes, that live curves redraw while they train, that nothing shows an error, and that the notebook saved
+picture changes, that the diagrams embedded in the markdown show, that live curves redraw while they train, that nothing shows an error, and that the notebook saved
 from this live session is caught by the committed-notebook guard. Needs Chromium and its driver (Debian/Ubuntu:
 `apt-get install chromium chromium-driver`) and `selenium` (in requirements.txt); without them it skips.
 Run it on its own with `pytest tests/test_browser.py` (about two minutes).
@@ -167,6 +167,11 @@ def test_live_notebook_works_in_a_real_browser(lab, path):
     for index in live_curve_cells([cell["source"] for cell in cells]):  # empty first frame, at least one more, the last
         counts = [len(shown) for shown in frames.get(index, {}).values()]
         assert counts and min(counts) >= 3, f"a live curve of cell {index} did not redraw while it trained: {counts} frames"
+
+    pictures = browser.execute_script("return [...arguments[0].querySelectorAll('.jp-RenderedMarkdown img')].map("
+                                      "i => [i.title, i.complete && i.naturalWidth > 0])", notebook)
+    assert all(shown for _, shown in pictures), f"a picture in the markdown does not show: {pictures}"
+    assert any(title.startswith("diagram:") for title, _ in pictures) == ("](data:image/png;base64," in path.read_text())
 
     interacts = notebook.find_elements("css selector", ".widget-interact")
     assert interacts, "no interactive widget was drawn"
