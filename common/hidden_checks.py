@@ -46,13 +46,6 @@ torch.testing.assert_close(new_c, f * c - i * grad)
 torch.testing.assert_close(memory[2], i)
 torch.testing.assert_close(memory[3], f)
 """,
-    "cosine_to_means": """
-support_y = torch.tensor([3, 1, 0, 2, 2, 3, 0, 1, 1, 0, 3, 2])
-support_f, query_f = torch.randn(12, 6), torch.randn(4, 6)
-means = torch.stack([support_f[support_y == c].mean(0) for c in range(4)])
-expected = torch.nn.functional.cosine_similarity(query_f[:, None], means[None], dim=2)
-torch.testing.assert_close(cosine_to_means(support_f, support_y, query_f, 4), expected)
-""",
     "matching_probabilities": """
 query_f, support_f, support_y = torch.randn(3, 4), torch.randn(6, 4), torch.tensor([1, 0, 2, 2, 0, 1])
 probabilities = matching_probabilities(query_f, support_f, support_y, 3, scale=3.0)

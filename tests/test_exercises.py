@@ -155,11 +155,6 @@ MISTAKES = {  # notebook: [(what the student got wrong, solution text, what they
     "week3_challenge/02_baseline_plus_plus.ipynb": [
         ("features not normalised", "        features = features / (features.norm(dim=1, keepdim=True) + 1e-5)\n", ""),
         ("best pair instead of worst", "worst.append(max(", "worst.append(min("),
-        ("order stands in for labels", "means = one_hot.T @ support_f / one_hot.sum(dim=0)[:, None]", "means = support_f.view(n_way, -1, support_f.shape[1]).mean(1)"),
-        ("queries not normalised", "F.normalize(query_f, dim=1) @", "query_f @"),
-        ("class means not normalised", "F.normalize(means, dim=1).T", "means.T"),
-        ("normalised over the wrong axis", "F.normalize(query_f, dim=1) @", "F.normalize(query_f, dim=0) @"),
-        ("mean of the normalised features", "means = one_hot.T @ support_f /", "means = one_hot.T @ F.normalize(support_f, dim=1) /"),
     ],
     "week3_challenge/03_maml.ipynb": [
         ("mean over tasks instead of sum", "        loss.backward()\n", "        (loss / len(tasks)).backward()\n"),
