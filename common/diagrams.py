@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
 COLORS = {"data": "#dbe9f6", "net": "#fde2c8", "op": "#e4f2dc", "out": "#f3dcef", "meta": "#fff2b3"}
-IMAGE = re.compile(r'!\[(?P<alt>[^\]]*)\]\((?:diagram:(?P<name>\w+)|data:image/png;base64,[A-Za-z0-9+/=]+ "diagram:(?P<named>\w+)")\)')
+IMAGE = re.compile(r'!\[(?P<alt>[^\]]*)\]\((?:diagram:(?P<name>\w+)|data:image/png;base64,(?P<data>[A-Za-z0-9+/=]+) "diagram:(?P<named>\w+)")\)')
 
 
 def canvas(width: float, height: float):
@@ -115,7 +115,7 @@ def relation():
     fig, ax = canvas(8, 2.6)
     support = box(ax, 0.75, 1.9, "support of\nclass $c$", "data", 1.1, 0.7)
     query = box(ax, 0.75, 0.6, "query $x_j$", "data", 1.1)
-    fs, fq = box(ax, 2.35, 1.9, "$f_\\varphi$, then mean\nover the shots", "net", 1.5, 0.7), box(ax, 2.35, 0.6, "$f_\\varphi$", "net", 1.5)
+    fs, fq = box(ax, 2.35, 1.9, "$f_\\varphi$, pooled\nover the shots", "net", 1.5, 0.7), box(ax, 2.35, 0.6, "$f_\\varphi$", "net", 1.5)
     concat = box(ax, 4.3, 1.25, "concatenate\nfeature maps", "op", 1.4, 0.7)
     g = box(ax, 5.9, 1.25, "relation module\n$g_\\phi$ (convs + MLP)", "net", 1.6, 0.7)
     out = box(ax, 7.4, 1.25, "$r_{c,j} \\in [0, 1]$", "out", 1.0)

@@ -1,12 +1,11 @@
 """Every algorithm notebook shows its diagram before its math, drawn by common.diagrams and embedded as a PNG."""
 
 import base64
-import re
 
 import nbformat
 import pytest
 
-from common.diagrams import DIAGRAMS, diagram_names, embed, png_base64
+from common.diagrams import DIAGRAMS, IMAGE, diagram_names, embed, png_base64
 from common.notebooks import course_notebooks
 
 WITHOUT_ALGORITHM = {"00_episodes", "04_results", "05_beyond_one_distribution"}
@@ -28,8 +27,8 @@ def test_embedding_replaces_the_address_and_can_be_repeated():
 @pytest.mark.parametrize("path", ALGORITHM_NOTEBOOKS, ids=[path.stem for path in ALGORITHM_NOTEBOOKS])
 def test_algorithm_notebook_shows_its_diagram_before_its_math(path):
     text = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown")
-    images = list(re.finditer(r'!\[[^\]]+\]\(data:image/png;base64,(?P<data>[A-Za-z0-9+/=]+) "diagram:(?P<name>\w+)"\)', text))
+    images = [image for image in IMAGE.finditer(text) if image["data"]]
     assert images, "no embedded diagram: put ![what it shows](diagram:NAME) in the notebook and run python -m common.diagrams"
-    assert images[0]["name"] in DIAGRAMS and base64.b64decode(images[0]["data"]).startswith(PNG)
+    assert images[0]["named"] in DIAGRAMS and base64.b64decode(images[0]["data"]).startswith(PNG)
     math = text.find("$$")
     assert math == -1 or images[0].start() < math, "the diagram comes before the first displayed equation"
