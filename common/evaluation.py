@@ -71,9 +71,11 @@ def paired_difference(baseline: list, variant: list) -> dict:
             "std": round(per_seed.std().item(), 4) if len(per_seed) > 1 else float("nan")}
 
 
-def evaluate_settings(predict, pool: torch.Tensor, device=None, n_episodes: int | None = None, settings=tuple(SETTINGS)) -> dict:
-    """`evaluate_bank` on each of the course's settings ('5w1s', '5w5s', '20w1s', '20w5s'); {setting: result}."""
-    return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool), n_examples=pool.shape[1]), device, n_episodes)
+def evaluate_settings(predict, pool: torch.Tensor, device=None, n_episodes: int | dict | None = None, settings=tuple(SETTINGS)) -> dict:
+    """`evaluate_bank` on each of the course's settings ('5w1s', '5w5s', '20w1s', '20w5s'); {setting: result}.
+    `n_episodes` is one prefix length for every bank, or {setting: length} where the settings cost differently."""
+    lengths = n_episodes if isinstance(n_episodes, dict) else dict.fromkeys(settings, n_episodes)
+    return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool), n_examples=pool.shape[1]), device, lengths[name])
             for name in settings}
 
 
@@ -90,7 +92,7 @@ def beyond_course_pools() -> dict:
 EXTRA_SETTINGS = {"vinyals": ("5w1s", "5w5s", "20w1s", "20w5s"), "fashion": ("5w1s", "5w5s")}
 
 
-def evaluate_beyond_course(predict, device=None, pools: dict | None = None, n_episodes: int | None = None,
+def evaluate_beyond_course(predict, device=None, pools: dict | None = None, n_episodes: int | dict | None = None,
                            encoder=None, ways: tuple = (5, 20)) -> dict:
     """Score a course-trained `predict` on the papers' test classes and the cross-domain bank:
     {'vinyals_5w1s': ..., 'vinyals_20w5s': ..., 'fashion_5w1s': ..., 'fashion_5w5s': ...}, the names every record uses.

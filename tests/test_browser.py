@@ -23,7 +23,7 @@ import pytest
 from common.notebooks import PROJECT_ROOT, course_notebooks, saved_session_problems
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
-from selenium.common.exceptions import ElementNotInteractableException  # noqa: E402 (after the skip)
+from selenium.common.exceptions import ElementNotInteractableException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
@@ -128,9 +128,13 @@ def live_curve_cells(sources: list) -> list:
             or any(re.search(rf"(?<![\w.]){name}\(", source) and f"def {name}(" not in source for name in trainers)]
 
 
-def picture_of(interact) -> str:
-    images = interact.find_elements("css selector", ".jp-OutputArea-output img")
-    return images[-1].get_attribute("src") if images else ""
+def picture_of(browser, interact) -> str:
+    """The widget's last picture, read in one step: the output area redraws it under our feet; "" while it does."""
+    try:
+        return browser.execute_script("const images = arguments[0].querySelectorAll('.jp-OutputArea-output img');"
+                                      "return images.length ? images[images.length - 1].src : ''", interact)
+    except StaleElementReferenceException:
+        return ""
 
 
 def move(browser, control) -> bool:
@@ -145,7 +149,7 @@ def move(browser, control) -> bool:
         else:
             handle = control.find_element("css selector", ".noUi-handle")
             ActionChains(browser).click_and_hold(handle).move_by_offset(60, 0).release().perform()
-    except ElementNotInteractableException:
+    except (ElementNotInteractableException, StaleElementReferenceException):
         return False
     return True
 
@@ -159,6 +163,7 @@ def test_live_notebook_works_in_a_real_browser(lab, path):
         "const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
         "return !!(w && w.content && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
         " && w.sessionContext.session.kernel.status === 'idle')"), 120, "the notebook or its kernel did not open")
+    browser.get_log("browser")  # forget what the page before this one logged (leaving it unsaved logs a warning)
     cells, frames = run_all_and_watch(browser)
     notebook = browser.execute_script("return window.jupyterapp.shell.currentWidget.content.node")  # not other tabs
     assert "Error displaying widget" not in notebook.text
@@ -178,9 +183,9 @@ def test_live_notebook_works_in_a_real_browser(lab, path):
     assert not any(cell["plain"] for cell in cells), "a widget prints a stray text line (what its function returned)"
     for interact in interacts:
         for control in interact.find_elements("css selector", "select, .widget-slider"):
-            before = picture_of(interact)
+            before = wait_for(lambda: picture_of(browser, interact), 30, "the widget drew no picture")
             wait_for(lambda: move(browser, control), 30, f"could not move the control ({control.get_attribute('class')})", every=1)
-            wait_for(lambda: picture_of(interact) not in ("", before), 30, f"the picture did not change ({control.text})")
+            wait_for(lambda: picture_of(browser, interact) not in ("", before), 30, f"the picture did not change ({control.text})")
 
     project_errors = [entry["message"] for entry in browser.get_log("browser")
                       if entry["level"] == "SEVERE" and "favicon" not in entry["message"]]

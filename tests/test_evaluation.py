@@ -55,6 +55,9 @@ def test_every_course_model_is_scored_beyond_the_course_under_one_naming():
     results = evaluate_beyond_course(guess, n_episodes=3)
     assert sorted(results) == sorted(["vinyals_5w1s", "vinyals_5w5s", "vinyals_20w1s", "vinyals_20w5s", "fashion_5w1s", "fashion_5w5s"])
     assert results["fashion_5w1s"]["acc"] == 0.2 and results["vinyals_20w1s"]["episodes"] == 3
+    lengths = {"5w1s": 4, "5w5s": 3, "20w1s": 2, "20w5s": 1}  # a prefix per setting, where settings cost differently
+    episodes = {name: result["episodes"] for name, result in evaluate_beyond_course(guess, n_episodes=lengths).items()}
+    assert episodes == {f"{pool}_{setting}": n for pool in ("vinyals", "fashion") for setting, n in lengths.items() if pool == "vinyals" or "5w" in setting}
 
 
 def test_lake_runs_interval_uses_students_t():
