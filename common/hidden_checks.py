@@ -179,4 +179,25 @@ for epoch in (0.0, epochs / 4, epochs / 2 + 0.5, epochs):
     expected = low + (high - low) * (1 + torch.cos(torch.tensor(torch.pi * epoch / epochs, dtype=torch.float64)).item()) / 2
     assert abs(cosine_lr(epoch) - expected) < 1e-12
 """,
+    "cosine_to_means": """
+support_y = torch.tensor([3, 1, 0, 2, 2, 3, 0, 1, 1, 0, 3, 2])
+support_f, query_f = torch.randn(12, 6), torch.randn(4, 6)
+means = torch.stack([support_f[support_y == c].mean(0) for c in range(4)])
+expected = torch.nn.functional.cosine_similarity(query_f[:, None], means[None], dim=2)
+torch.testing.assert_close(cosine_to_means(support_f, support_y, query_f, 4), expected)
+""",
+    "relative_change": """
+theta = {"3.weight": torch.tensor([[0.0, 2.0]]), "1.bias": torch.tensor([1.0, 1.0, 1.0, 1.0])}
+adapted = {"3.weight": torch.tensor([[0.0, 3.0]]), "1.bias": torch.tensor([1.0, 2.0, 1.0, 1.0])}
+torch.testing.assert_close(relative_change(theta, adapted), torch.tensor([0.5, 0.5]))
+""",
+    "first_second_cosine": """
+model = make_maml_model().double()
+generator = torch.Generator().manual_seed(5)
+tasks = [[t.to(run.device, torch.float64) if t.is_floating_point() else t.to(run.device)
+          for t in sample_episode(splits["paper"]["train"].images, 5, 1, 1, generator)] for _ in range(3)]
+start = {k: v.detach().clone() for k, v in model.named_parameters()}
+second, first = (torch.cat([g.flatten() for g in reference_meta_gradient(model, start, tasks, 0.2, order).values()]) for order in (False, True))
+assert abs(first_second_cosine(model, tasks, 0.2) - torch.nn.functional.cosine_similarity(second, first, dim=0).item()) < 1e-6
+""",
 }
