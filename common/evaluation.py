@@ -5,7 +5,7 @@ import math
 import torch
 from tqdm.auto import tqdm
 
-from .episodes import SETTINGS, gather_episode, setting_bank
+from .episodes import MAIN_SETTINGS, SETTINGS, gather_episode, setting_bank
 from .runs import course_device
 
 
@@ -71,8 +71,9 @@ def paired_difference(baseline: list, variant: list) -> dict:
             "std": round(per_seed.std().item(), 4) if len(per_seed) > 1 else float("nan")}
 
 
-def evaluate_settings(predict, pool: torch.Tensor, device=None, n_episodes: int | dict | None = None, settings=tuple(SETTINGS)) -> dict:
-    """`evaluate_bank` on each of the course's settings ('5w1s', '5w5s', '20w1s', '20w5s'); {setting: result}.
+def evaluate_settings(predict, pool: torch.Tensor, device=None, n_episodes: int | dict | None = None,
+                      settings=MAIN_SETTINGS) -> dict:
+    """`evaluate_bank` on each of `settings` (the main four '5w1s', '5w5s', '20w1s', '20w5s' unless told); {setting: result}.
     `n_episodes` is one prefix length for every bank, or {setting: length} where the settings cost differently."""
     lengths = n_episodes if isinstance(n_episodes, dict) else dict.fromkeys(settings, n_episodes)
     return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool), n_examples=pool.shape[1]), device, lengths[name])

@@ -117,8 +117,12 @@ PRINTED_BUDGET = re.compile(r": budget '(\w+)' on ")
 def saved_session_problems(notebook: nbformat.NotebookNode) -> list:
     """What is wrong with a notebook saved from a live session, as a committed notebook: widget outputs without their
     static picture (they show "Error displaying widget" on reopening and on GitHub), and a set-up cell that printed
-    another budget than the stamp (smoke outputs under a cpu stamp). Empty for a notebook made by `execute`."""
+    another budget than the stamp (smoke outputs under a cpu stamp), and saved widget state (widgets of one ipywidgets
+    version, which a front end of the other, Colab's 7 say, fails to load on opening). Empty for a notebook made by
+    `execute`."""
     problems, stamp = [], notebook.metadata.get("metalearn", {}).get("budget")
+    if "widgets" in notebook.metadata:
+        problems.append("the notebook's metadata saves widget state")
     for index, cell in enumerate(notebook.cells):
         for output in cell.get("outputs", []):
             data = output.get("data", {})
@@ -136,7 +140,8 @@ def execute(path: Path, budget: str, timeout: int | None = None) -> None:
 
     os.environ.update(METALEARN_BUDGET=budget, METALEARN_STATIC="1")
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
     tidy_streams(notebook)
     notebook.metadata["metalearn"] = {"budget": budget, "code_sha256": code_sha256(path)}
     nbformat.write(notebook, path)

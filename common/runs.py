@@ -1,7 +1,7 @@
 """One run of a notebook: its budget, device and seed, chosen once in the set-up cell, and its recorded result.
 
 Budgets say how long training runs: `smoke` (seconds, for the tests), `cpu` (minutes on a laptop), `full` (the
-papers' training length, for a GPU). The default is `full` with CUDA, else `cpu`; ``METALEARN_BUDGET`` overrides it.
+papers' training length, for a GPU). The default is `cpu` everywhere, a GPU included; ``METALEARN_BUDGET`` chooses.
 """
 
 import json
@@ -89,10 +89,19 @@ def course_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def full_float32() -> None:
+    """Make CUDA convolutions and matrix products compute in full float32. By default PyTorch lets cuDNN use TF32
+    (a 10-bit mantissa) on Ampere and newer GPUs, so two routes to the same number differ by about 1e-4, enough to
+    fail the course's checks that compare them (seen on an H100)."""
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
 def start_run(notebook: str, seed: int = 0, minutes: dict | None = None) -> Run:
-    """Choose the budget and the device once, seed everything, and print what this run will be."""
+    """Choose the budget and the device once, seed everything, keep float32 exact, and print what this run will be."""
     run = Run(notebook, choose_budget(), course_device(), seed)
     seed_everything(seed)
+    full_float32()
     print(f"{notebook}: budget '{run.budget}' on {run.device} (torch {torch.__version__}), seed {seed}{expected_duration(notebook, run.budget, minutes)}")
     return run
 

@@ -91,3 +91,14 @@ def test_validation_bank_is_the_seeded_bank_of_its_pool():
     bank = episodes.validation_bank("5w1s", 189, n_episodes=50)
     assert len(bank) == 50 and bank == setting_bank("5w1s", 189)[:50]
     assert all(int(index.classes.max()) < 189 for index in bank)
+
+
+def test_ten_shot_settings_fit_twenty_drawings_and_stay_out_of_the_main_four():
+    from common.evaluation import evaluate_settings
+
+    for setting, n_way in (("5w10s", 5), ("20w10s", 20)):
+        index = setting_bank(setting, 659)[0]
+        assert index.drawings.shape == (n_way, 20) and index.k_shot == 10
+        assert all(len(set(row.tolist())) == 20 for row in index.drawings), "support and queries share no drawing"
+    scored = evaluate_settings(lambda sx, sy, qx, n_way: torch.zeros(len(qx), n_way), pool(), n_episodes=2)
+    assert list(scored) == list(episodes.MAIN_SETTINGS), "a notebook scores the 10-shot banks only when it asks for them"

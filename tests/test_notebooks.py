@@ -45,7 +45,7 @@ def test_committed_notebook_was_not_saved_from_a_live_session(path):
     assert saved_session_problems(nbformat.read(path, as_version=4)) == []
 
 
-def test_live_session_guard_catches_widgets_without_pictures_and_another_budget():
+def test_live_session_guard_catches_widgets_without_pictures_another_budget_and_saved_widget_state():
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("run = start_run(...)"), nbformat.v4.new_code_cell("interact")])
     notebook.metadata["metalearn"] = {"budget": "cpu"}
     notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="week1: budget 'smoke' on cpu (torch 2), seed 0\n")]
@@ -55,6 +55,8 @@ def test_live_session_guard_catches_widgets_without_pictures_and_another_budget(
     notebook.cells[0].outputs[0].text = "week1: budget 'cpu' on cpu (torch 2), seed 0\n"
     notebook.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"})]
     assert saved_session_problems(notebook) == []
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "state": {}}}
+    assert saved_session_problems(notebook) == ["the notebook's metadata saves widget state"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -47,6 +47,18 @@ def test_expected_duration_reads_the_record_of_the_same_code(tmp_path, monkeypat
     assert runs.expected_duration("week1_metric/x", "cpu", estimate) == ", about 9 min", "a record of other code is not this run's"
 
 
+def test_start_run_keeps_cuda_float32_exact(monkeypatch, capsys):
+    monkeypatch.setenv("METALEARN_BUDGET", "smoke")
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        runs.start_run("week1_metric/no_such_notebook")
+        assert not torch.backends.cudnn.allow_tf32, "TF32 convolutions break the checks that compare two routes to a number"
+        assert not torch.backends.cuda.matmul.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
+
+
 def test_pick_follows_the_budget():
     run = runs.Run("x", "cpu", torch.device("cpu"), 0)
     assert run.pick({"smoke": 1, "cpu": 2, "full": 3}) == 2
