@@ -91,8 +91,8 @@ def course_device() -> torch.device:
 
 def full_float32() -> None:
     """Make CUDA convolutions and matrix products compute in full float32. By default PyTorch lets cuDNN use TF32
-    (a 10-bit mantissa) on Ampere and newer GPUs, so two routes to the same number differ by about 1e-4, enough to
-    fail the course's checks that compare them (seen on an H100)."""
+    (a 10-bit mantissa) on Ampere and newer GPUs, so two routes to the same number can differ by 1e-4 and more,
+    enough to fail the course's checks that compare them (the likeliest reason three MAML++ checks failed on an H100)."""
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
 
