@@ -73,7 +73,7 @@ def paired_difference(baseline: list, variant: list) -> dict:
 
 def evaluate_settings(predict, pool: torch.Tensor, device=None, n_episodes: int | dict | None = None,
                       settings=MAIN_SETTINGS) -> dict:
-    """`evaluate_bank` on each of `settings` (the main four '5w1s', '5w5s', '20w1s', '20w5s' unless told); {setting: result}.
+    """`evaluate_bank` on each of `settings` (by default MAIN_SETTINGS, not the 10-shot ones); {setting: result}.
     `n_episodes` is one prefix length for every bank, or {setting: length} where the settings cost differently."""
     lengths = n_episodes if isinstance(n_episodes, dict) else dict.fromkeys(settings, n_episodes)
     return {name: evaluate_bank(predict, pool, setting_bank(name, len(pool), n_examples=pool.shape[1]), device, lengths[name])
