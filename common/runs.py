@@ -6,6 +6,7 @@ papers' training length, for a GPU). The default is `cpu` everywhere, a GPU incl
 
 import json
 import os
+import platform
 import random
 import time
 from dataclasses import dataclass, field
@@ -69,8 +70,7 @@ class Run:
         record = {
             "notebook": f"{self.notebook}.ipynb",
             "budget": self.budget,
-            "device": torch.cuda.get_device_name(self.device) if self.device.type == "cuda"
-            else f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} thread{'s' * (torch.get_num_threads() > 1)})",
+            "device": describe_device(self.device),
             "torch": torch.__version__,
             "seed": self.seed,
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -82,6 +82,26 @@ class Run:
         self.result_path.parent.mkdir(parents=True, exist_ok=True)
         self.result_path.write_text(json.dumps(record, indent=2) + "\n")
         return record
+
+
+def processor_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux, else what `platform` knows): CPU wall times are only
+    comparable on the same processor."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def describe_device(device: torch.device) -> str:
+    """A record's device: the GPU's name, or the CPU's model, cores and the threads torch uses."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    threads = torch.get_num_threads()
+    return f"cpu ({processor_name()}, {os.cpu_count()} cores, {threads} thread{'s' * (threads > 1)})"
 
 
 def course_device() -> torch.device:

@@ -34,6 +34,14 @@ def test_record_writes_the_agreed_fields(tmp_path, monkeypatch):
     assert runs.load_results("smoke")["week1_metric/00_episodes"]["seed"] == 0
 
 
+def test_a_cpu_record_names_its_processor_cores_and_threads(monkeypatch):
+    monkeypatch.setattr(runs, "processor_name", lambda: "AMD EPYC")
+    monkeypatch.setattr(runs.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    assert runs.describe_device(torch.device("cpu")) == "cpu (AMD EPYC, 2 cores, 1 thread)"
+    assert runs.processor_name()
+
+
 def test_expected_duration_reads_the_record_of_the_same_code(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "RESULTS_DIR", tmp_path)
     monkeypatch.setattr("common.notebooks.code_sha256", lambda path: "abc")
