@@ -83,6 +83,16 @@ def test_readme_results_table_is_generated_from_results():
     assert runs.results_table(columns=runs.README_COLUMNS) in readme, "README's results table is out of date with results/"
 
 
+def test_every_cpu_record_of_an_omniglot_model_has_the_banks_week_3_reads():
+    """Week 3's table and plot read, for every method, the course's 5-way banks at 1, 5 and 10 shots, the papers'
+    test classes and clothing; a notebook that scores the course's bank must record them all."""
+    needed = ("5w1s", "5w5s", "5w10s", "vinyals_5w1s", "vinyals_5w5s", "fashion_5w1s", "fashion_5w5s")
+    for notebook, record in runs.load_results("cpu").items():
+        if "5w1s" in record["metrics"]:
+            missing = [name for name in needed if name not in record["metrics"]]
+            assert not missing, f"{notebook}'s cpu record lacks {missing}: re-run it at cpu"
+
+
 def test_results_table_keeps_a_week_and_skips_runs_without_bank_accuracy(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, "RESULTS_DIR", tmp_path)
     for name, metrics in (("week1_metric/03_protonet", {"5w1s": {"acc": 0.97, "ci95": 0.003, "episodes": 600}}),
