@@ -122,7 +122,8 @@ def start_run(notebook: str, seed: int = 0, minutes: dict | None = None) -> Run:
     run = Run(notebook, choose_budget(), course_device(), seed)
     seed_everything(seed)
     full_float32()
-    print(f"{notebook}: budget '{run.budget}' on {run.device} (torch {torch.__version__}), seed {seed}{expected_duration(notebook, run.budget, minutes)}")
+    print(f"{notebook}: budget '{run.budget}' on {describe_device(run.device)} (torch {torch.__version__}), seed {seed}"
+          f"{expected_duration(notebook, run.budget, minutes)}")
     return run
 
 

@@ -67,6 +67,14 @@ def test_start_run_keeps_cuda_float32_exact(monkeypatch, capsys):
         torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 
 
+def test_start_run_prints_the_device_as_records_name_it(monkeypatch, capsys):
+    monkeypatch.setenv("METALEARN_BUDGET", "smoke")
+    monkeypatch.setattr(runs, "course_device", lambda: torch.device("cpu"))
+    monkeypatch.setattr(runs, "processor_name", lambda: "AMD EPYC")
+    runs.start_run("week1_metric/no_such_notebook")
+    assert "budget 'smoke' on cpu (AMD EPYC, " in capsys.readouterr().out, "a CPU's wall time means little without its model"
+
+
 def test_pick_follows_the_budget():
     run = runs.Run("x", "cpu", torch.device("cpu"), 0)
     assert run.pick({"smoke": 1, "cpu": 2, "full": 3}) == 2
