@@ -134,8 +134,9 @@ def saved_session_problems(notebook: nbformat.NotebookNode) -> list:
     return problems
 
 
-def execute(path: Path, budget: str, timeout: int | None = None) -> None:
-    """Run a notebook top to bottom with `budget`, save its outputs in place, and stamp its code hash and budget."""
+def execute(path: Path, budget: str, timeout: int | None = None, out: Path | None = None) -> None:
+    """Run a notebook top to bottom with `budget`, save its outputs in place (or into the folder `out`, which keeps the
+    committed outputs, e.g. those of `cpu` beside a `full` record), and stamp its code hash and budget."""
     from nbclient import NotebookClient
 
     os.environ.update(METALEARN_BUDGET=budget, METALEARN_STATIC="1")
@@ -144,7 +145,7 @@ def execute(path: Path, budget: str, timeout: int | None = None) -> None:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     tidy_streams(notebook)
     notebook.metadata["metalearn"] = {"budget": budget, "code_sha256": code_sha256(path)}
-    nbformat.write(notebook, path)
+    nbformat.write(notebook, out / path.name if out else path)
 
 
 DEFINED = re.compile(r"^(?:def|class) (\w+)", re.MULTILINE)
@@ -236,6 +237,8 @@ def main(argv=None) -> None:
     run = commands.add_parser("execute", help="run notebooks in place with a budget and keep their outputs")
     run.add_argument("notebooks", nargs="+", type=Path)
     run.add_argument("--budget", default="cpu", choices=("smoke", "cpu", "full"))
+    run.add_argument("--out", type=Path, help="write the executed notebooks into this folder instead of in place "
+                     "(their records still go to results/<budget>/)")
     marks = commands.add_parser("grade", help="grade students' notebooks at the smoke budget; writes a CSV")
     marks.add_argument("paths", nargs="+", type=Path)
     marks.add_argument("--csv", type=Path, default=Path("grades.csv"))
@@ -248,7 +251,9 @@ def main(argv=None) -> None:
     else:
         for path in args.notebooks:
             print(f"executing {path} with budget {args.budget}", file=sys.stderr)
-            execute(path.resolve(), args.budget)
+            if args.out:
+                args.out.mkdir(parents=True, exist_ok=True)
+            execute(path.resolve(), args.budget, out=args.out)
 
 
 if __name__ == "__main__":

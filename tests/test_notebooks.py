@@ -9,7 +9,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from common.notebooks import (COLAB_CELL, PROJECT_ROOT, SELF_CHECK, WIDGET_VIEW, code_sha256, colab_url, course_notebooks,
-                              exercises, grade, grade_paths, points_table, saved_session_problems, student_version,
+                              execute, exercises, grade, grade_paths, points_table, saved_session_problems, student_version,
                               write_student_versions)
 
 NOTEBOOKS = course_notebooks()
@@ -82,6 +82,22 @@ def test_student_version_asks_for_the_students_reading_instead_of_our_findings()
     assert [cell.source for cell in student.cells] == [YOUR_TURN, "## Step 1"]
     marked = [path for path in NOTEBOOKS if FINDINGS in "".join(cell.source for cell in nbformat.read(path, as_version=4).cells)]
     assert len(marked) >= 10, "the notebooks' findings cells are marked"
+
+
+def test_execute_into_another_folder_keeps_the_committed_outputs(tmp_path, monkeypatch):
+    """A `full` run beside a committed `cpu` run: the executed copy goes to `out`, stamped; the notebook is untouched."""
+    import nbclient
+
+    monkeypatch.setattr(nbclient, "NotebookClient", lambda notebook, **options: type("Ran", (), {"execute": lambda self: None})())
+    for name in ("METALEARN_BUDGET", "METALEARN_STATIC"):
+        monkeypatch.setenv(name, "")  # execute sets both; monkeypatch restores them afterwards
+    path, out = tmp_path / "nb.ipynb", tmp_path / "full"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
+    before = path.read_text()
+    out.mkdir()
+    execute(path, "full", out=out)
+    assert path.read_text() == before, "the notebook given must keep its committed outputs and stamp"
+    assert nbformat.read(out / "nb.ipynb", as_version=4).metadata["metalearn"] == {"budget": "full", "code_sha256": code_sha256(path)}
 
 
 def test_tidy_streams_keeps_the_last_state_of_a_progress_bar():
