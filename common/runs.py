@@ -109,6 +109,23 @@ def course_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def time_it(fn, repeats: int = 3) -> float:
+    """Median wall seconds of `fn()` over `repeats` calls, after one warm-up call that pays for lazy set-up. On CUDA
+    it waits for the GPU before each reading of the clock: kernels run asynchronously, so the call alone returns early."""
+    def finished():
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = finished()
+        fn()
+        times.append(finished() - start)
+    return sorted(times)[len(times) // 2]
+
+
 def full_float32() -> None:
     """Make CUDA convolutions and matrix products compute in full float32. By default PyTorch lets cuDNN use TF32
     (a 10-bit mantissa) on Ampere and newer GPUs, so two routes to the same number can differ by 1e-4 and more,

@@ -1,5 +1,6 @@
 import json
 import subprocess
+import types
 
 import pytest
 import torch
@@ -73,6 +74,21 @@ def test_start_run_prints_the_device_as_records_name_it(monkeypatch, capsys):
     monkeypatch.setattr(runs, "processor_name", lambda: "AMD EPYC")
     runs.start_run("week1_metric/no_such_notebook")
     assert "budget 'smoke' on cpu (AMD EPYC, " in capsys.readouterr().out, "a CPU's wall time means little without its model"
+
+
+def test_time_it_takes_the_median_after_a_warm_up_and_waits_for_the_gpu(monkeypatch):
+    events, clock = [], iter([0.0, 3.0, 10.0, 11.0, 20.0, 22.0])
+
+    def reading():
+        events.append("clock")
+        return next(clock)
+
+    monkeypatch.setattr(runs, "time", types.SimpleNamespace(perf_counter=reading))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: events.append("sync"))
+    assert runs.time_it(lambda: events.append("fn")) == 2.0, "the median of 3, 1 and 2 seconds"
+    assert events == ["fn"] + ["sync", "clock", "fn", "sync", "clock"] * 3, "warm-up untimed; the GPU waited for before each reading"
 
 
 def test_pick_follows_the_budget():
