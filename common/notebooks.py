@@ -145,6 +145,8 @@ def execute(path: Path, budget: str, timeout: int | None = None, out: Path | Non
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     tidy_streams(notebook)
     notebook.metadata["metalearn"] = {"budget": budget, "code_sha256": code_sha256(path)}
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, out / path.name if out else path)
 
 
@@ -251,8 +253,6 @@ def main(argv=None) -> None:
     else:
         for path in args.notebooks:
             print(f"executing {path} with budget {args.budget}", file=sys.stderr)
-            if args.out:
-                args.out.mkdir(parents=True, exist_ok=True)
             execute(path.resolve(), args.budget, out=args.out)
 
 

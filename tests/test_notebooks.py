@@ -94,7 +94,6 @@ def test_execute_into_another_folder_keeps_the_committed_outputs(tmp_path, monke
     path, out = tmp_path / "nb.ipynb", tmp_path / "full"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
     before = path.read_text()
-    out.mkdir()
     execute(path, "full", out=out)
     assert path.read_text() == before, "the notebook given must keep its committed outputs and stamp"
     assert nbformat.read(out / "nb.ipynb", as_version=4).metadata["metalearn"] == {"budget": "full", "code_sha256": code_sha256(path)}
