@@ -1,7 +1,8 @@
 """Omniglot (Lake et al., 2015) at 28x28, offline first, plus the course's one split protocol.
 
 Where the images come from, in order:
-1. the processed cache `data/omniglot28.pt` in the project (made on first use, loads in about a second);
+1. the processed cache `data/omniglot28.pt` in the project (made on first use, loads in about a second;
+   `data/omniglot28_crop.pt` for the images cropped the way Closer Look loads them);
 2. the folder named by the environment variable ``OMNIGLOT_DIR``: the official zips
    (`images_background.zip`, `images_evaluation.zip`) or the folders torchvision extracts;
 3. the project's `data/` folder, where a torchvision download lands;
@@ -22,6 +23,7 @@ from PIL import Image
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CACHE_FILE = DATA_DIR / "omniglot28.pt"
+CROP_CACHE_FILE = DATA_DIR / "omniglot28_crop.pt"
 ENV_VAR = "OMNIGLOT_DIR"
 IMAGE_SIZE = 28
 SETS = {"images_background": 964, "images_evaluation": 659}  # characters per official set
@@ -53,13 +55,17 @@ class Omniglot:
     background: torch.Tensor  # bool [1623]: True for the background set
 
 
-def _to_28(png_bytes: bytes, name: str) -> np.ndarray:
-    """Decode one 105x105 Omniglot PNG and resize it to 28x28, strokes bright."""
+def _to_28(png_bytes: bytes, name: str, crop: bool = False) -> np.ndarray:
+    """Decode one 105x105 Omniglot PNG to 28x28, strokes bright: the whole drawing resized (the course), or with
+    `crop` the way Closer Look loads it: resized to 32x32 (bilinear), then its centre 28x28 kept."""
     try:
         image = Image.open(io.BytesIO(png_bytes)).convert("L")
     except Exception as error:
         raise OmniglotDataError(f"Cannot decode {name} ({error}). The file is corrupt: {HELP}") from error
-    image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
+    if crop:
+        image = image.resize((32, 32), Image.Resampling.BILINEAR).crop((2, 2, 30, 30))
+    else:
+        image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.LANCZOS)
     return 255 - np.asarray(image, dtype=np.uint8)
 
 
@@ -120,12 +126,12 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def _build_cache() -> dict:
+def _build_cache(crop: bool = False) -> dict:
     images, alphabets, characters, background = [], [], [], []
     for set_name in SETS:
         source = _find_set(set_name) or _download_set(set_name)
         for (alphabet, character), pngs in _read_set(source, set_name).items():
-            images.append(np.stack([_to_28(png, f"{source}:{alphabet}/{character}") for png in pngs]))
+            images.append(np.stack([_to_28(png, f"{source}:{alphabet}/{character}", crop) for png in pngs]))
             alphabets.append(alphabet)
             characters.append(character)
             background.append(set_name == "images_background")
@@ -137,8 +143,10 @@ def _build_cache() -> dict:
     }
 
 
-def load_omniglot(cache_file: Path = CACHE_FILE) -> Omniglot:
-    """Load all of Omniglot at 28x28, building the cache on first use (about 10 s), then from the cache."""
+def load_omniglot(cache_file: Path | None = None, crop: bool = False) -> Omniglot:
+    """Load all of Omniglot at 28x28, building the cache on first use (about 10 s), then from the cache.
+    `crop`: the images as Closer Look loads them (see `_to_28`), in their own cache."""
+    cache_file = cache_file or (CROP_CACHE_FILE if crop else CACHE_FILE)
     if cache_file.exists():
         try:
             cached = torch.load(cache_file, weights_only=True)
@@ -146,7 +154,7 @@ def load_omniglot(cache_file: Path = CACHE_FILE) -> Omniglot:
                 return Omniglot(**cached)
         except Exception:
             pass  # an unreadable or outdated cache is rebuilt below
-    cached = _build_cache()
+    cached = _build_cache(crop)
     _atomic_save(cached, cache_file)
     return Omniglot(**cached)
 

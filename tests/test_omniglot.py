@@ -123,3 +123,18 @@ def test_broken_deflate_stream_gives_the_clear_error(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(OmniglotDataError, match=r"images_background\.zip.*corrupt"):
         omniglot._read_set(path, "images_background")
+
+
+def test_crop_loads_like_closer_look_larger_characters_without_the_border():
+    """Closer Look resizes to 32x32 and keeps the centre 28x28: a stroke along the border is cut off, and a
+    centred square comes out about 32/28 times as wide."""
+    drawing = Image.new("L", (105, 105), 255)
+    drawing.paste(0, (0, 0, 4, 105))  # a stroke along the left border
+    drawing.paste(0, (31, 31, 74, 74))  # a centred square, 43 pixels wide
+    png = io.BytesIO()
+    drawing.save(png, format="PNG")
+    whole, cropped = omniglot._to_28(png.getvalue(), "test"), omniglot._to_28(png.getvalue(), "test", crop=True)
+    assert whole.shape == cropped.shape == (28, 28)
+    assert whole[:, 0].min() > 128 and cropped[:, 0].max() == 0
+    widths = [image[14].sum() / 255 for image in (whole, cropped)]  # ink across the middle row, in pixels
+    assert abs(widths[1] - 43 * 32 / 105) < 0.3 and widths[0] < widths[1], f"square widths {widths} (whole, cropped)"
