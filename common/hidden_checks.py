@@ -200,4 +200,17 @@ start = {k: v.detach().clone() for k, v in model.named_parameters()}
 second, first = (torch.cat([g.flatten() for g in reference_meta_gradient(model, start, tasks, 0.2, order).values()]) for order in (False, True))
 assert abs(first_second_cosine(model, tasks, 0.2) - torch.nn.functional.cosine_similarity(second, first, dim=0).item()) < 1e-6
 """,
+    "authors_pixels": """
+images = torch.rand(2, 1, 3, 3)
+torch.testing.assert_close(authors_pixels(images), ((1 - images) - 0.485) / 0.229)
+""",
+    "CosineHead": """
+head = CosineHead(5, 3, scale=4)
+with torch.no_grad():
+    head.g.copy_(torch.tensor([0.5, 1.0, 2.0]))
+features = torch.rand(6, 5) + 0.1
+rows = head.g[:, None] * head.v / head.v.norm(dim=1, keepdim=True)
+expected = 4 * (features / (features.norm(dim=1, keepdim=True) + 1e-5)) @ rows.T
+torch.testing.assert_close(head(features), expected)
+""",
 }

@@ -199,6 +199,17 @@ MISTAKES = {  # notebook: [(what the student got wrong, solution text, what they
         ("distance not squared", "return -torch.cdist(query_f, prototypes).pow(2)", "return -torch.cdist(query_f, prototypes)"),
         ("shots read as interleaved", "support_f.view(n_way, -1, support_f.shape[-1]).mean(dim=1)", "support_f.view(-1, n_way, support_f.shape[-1]).mean(dim=0)"),
     ],
+    "week3_challenge/07_why_baseline_plus_plus_falls_short.ipynb": [
+        ("strokes left bright", "((1 - images) - 0.485) / 0.229", "(images - 0.485) / 0.229"),
+        ("flipped after normalising", "((1 - images) - 0.485) / 0.229", "1 - (images - 0.485) / 0.229"),
+        ("mean and standard deviation swapped", "((1 - images) - 0.485) / 0.229", "((1 - images) - 0.229) / 0.485"),
+        ("features not normalised", "unit_features = features / (features.norm(dim=1, keepdim=True) + 1e-5)", "unit_features = features"),
+        ("directions not normalised", "(self.g[:, None] * F.normalize(self.v, dim=1))", "(self.g[:, None] * self.v)"),
+        ("columns normalised instead of rows", "F.normalize(self.v, dim=1)", "F.normalize(self.v, dim=0)"),
+        ("no length per class", "(self.g[:, None] * F.normalize(self.v, dim=1))", "F.normalize(self.v, dim=1)"),
+        ("no scale", "return self.scale * unit_features", "return unit_features"),
+        ("lengths start at 1", "self.g = nn.Parameter(self.v.detach().norm(dim=1))", "self.g = nn.Parameter(torch.ones(len(self.v)))"),
+    ],
 }
 
 
