@@ -2,6 +2,7 @@
 
 Budgets say how long training runs: `smoke` (seconds, for the tests), `cpu` (minutes on a laptop), `full` (the
 papers' training length, for a GPU). The default is `cpu` everywhere, a GPU included; ``METALEARN_BUDGET`` chooses.
+``METALEARN_SEED`` repeats a run with another training seed; its record goes beside the notebook's own, under seeds/.
 """
 
 import json
@@ -20,8 +21,10 @@ from .episodes import BANK_EPISODES
 
 BUDGETS = ("smoke", "cpu", "full")
 BUDGET_VAR = "METALEARN_BUDGET"
+SEED_VAR = "METALEARN_SEED"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT_ROOT / "results"
+SEEDS_DIR = "seeds"
 
 
 def choose_budget() -> str:
@@ -33,6 +36,17 @@ def choose_budget() -> str:
     if name not in BUDGETS:
         raise ValueError(f"{BUDGET_VAR}={name!r} is not a budget; choose one of {', '.join(BUDGETS)}.")
     return name
+
+
+def choose_seed(own_seed: int) -> int:
+    """The seed named by METALEARN_SEED, else the notebook's own: a comparison of two methods rests on several
+    training seeds, and this repeats a notebook with another one without editing it."""
+    name = os.environ.get(SEED_VAR, "").strip()
+    if not name:
+        return own_seed
+    if not name.isdigit():
+        raise ValueError(f"{SEED_VAR}={name!r} is not a seed; give a whole number such as 1.")
+    return int(name)
 
 
 def seed_everything(seed: int) -> None:
@@ -50,6 +64,7 @@ class Run:
     budget: str
     device: torch.device
     seed: int
+    reseeded: bool = False  # run with METALEARN_SEED's seed instead of the notebook's own
     started: float = field(default_factory=time.perf_counter)
 
     def pick(self, per_budget: dict):
@@ -58,10 +73,13 @@ class Run:
 
     @property
     def result_path(self) -> Path:
+        if self.reseeded:
+            return RESULTS_DIR / self.budget / SEEDS_DIR / f"{self.notebook}.seed{self.seed}.json"
         return RESULTS_DIR / self.budget / f"{self.notebook}.json"
 
     def record(self, metrics: dict, **details) -> dict:
-        """Write metrics ({'5w1s': {'acc', 'ci95', 'episodes'}, ...}) to results/<budget>/<notebook>.json.
+        """Write metrics ({'5w1s': {'acc', 'ci95', 'episodes'}, ...}) to results/<budget>/<notebook>.json (a run
+        with another seed: results/<budget>/seeds/<notebook>.seed<N>.json).
 
         Smoke runs go to results/smoke/, which git ignores, so the tests never touch a recorded cpu or full result.
         """
@@ -135,11 +153,13 @@ def full_float32() -> None:
 
 
 def start_run(notebook: str, seed: int = 0, minutes: dict | None = None) -> Run:
-    """Choose the budget and the device once, seed everything, keep float32 exact, and print what this run will be."""
-    run = Run(notebook, choose_budget(), course_device(), seed)
-    seed_everything(seed)
+    """Choose the budget, the device and the seed (the notebook's own unless METALEARN_SEED names another) once, seed
+    everything, keep float32 exact, and print what this run will be."""
+    run_seed = choose_seed(seed)
+    run = Run(notebook, choose_budget(), course_device(), run_seed, reseeded=run_seed != seed)
+    seed_everything(run_seed)
     full_float32()
-    print(f"{notebook}: budget '{run.budget}' on {describe_device(run.device)} (torch {torch.__version__}), seed {seed}"
+    print(f"{notebook}: budget '{run.budget}' on {describe_device(run.device)} (torch {torch.__version__}), seed {run_seed}"
           f"{expected_duration(notebook, run.budget, minutes)}")
     return run
 
@@ -157,9 +177,18 @@ def expected_duration(notebook: str, budget: str, minutes: dict | None = None) -
 
 
 def load_results(budget: str) -> dict:
-    """{notebook: record} for every recorded run of a budget, read from results/<budget>/."""
+    """{notebook: record} for every recorded run of a budget with the notebook's own seed, read from results/<budget>/."""
     folder = RESULTS_DIR / budget
-    return {str(path.relative_to(folder).with_suffix("")): json.loads(path.read_text()) for path in sorted(folder.rglob("*.json"))}
+    paths = [path for path in sorted(folder.rglob("*.json")) if path.relative_to(folder).parts[0] != SEEDS_DIR]
+    return {str(path.relative_to(folder).with_suffix("")): json.loads(path.read_text()) for path in paths}
+
+
+def load_seeds(budget: str, notebook: str) -> dict:
+    """{seed: record} for every recorded run of one notebook at a budget: its own seed's and those of METALEARN_SEED."""
+    own = RESULTS_DIR / budget / f"{notebook}.json"
+    others = sorted((RESULTS_DIR / budget / SEEDS_DIR).glob(f"{notebook}.seed*.json"))
+    records = [json.loads(path.read_text()) for path in ([own] if own.exists() else []) + others]
+    return {record["seed"]: record for record in sorted(records, key=lambda record: record["seed"])}
 
 
 README = PROJECT_ROOT / "README.md"

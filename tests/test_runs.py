@@ -35,6 +35,28 @@ def test_record_writes_the_agreed_fields(tmp_path, monkeypatch):
     assert runs.load_results("smoke")["week1_metric/00_episodes"]["seed"] == 0
 
 
+def test_another_seed_is_chosen_by_the_environment_and_recorded_beside_the_own_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(runs, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr("common.notebooks.code_sha256", lambda path: "abc")
+    monkeypatch.setenv("METALEARN_BUDGET", "smoke")
+    monkeypatch.delenv("METALEARN_SEED", raising=False)
+    assert runs.choose_seed(3) == 3, "without METALEARN_SEED a notebook keeps its own seed"
+    runs.start_run("week3_challenge/01_baseline", seed=0).record({"5w1s": {"acc": 0.9, "ci95": 0.01, "episodes": 600}})
+    monkeypatch.setenv("METALEARN_SEED", "2")
+    run = runs.start_run("week3_challenge/01_baseline", seed=0)
+    assert run.seed == 2 and torch.initial_seed() == 2
+    run.record({"5w1s": {"acc": 0.8, "ci95": 0.01, "episodes": 600}})
+    assert (tmp_path / "smoke" / "seeds" / "week3_challenge" / "01_baseline.seed2.json").exists()
+    assert list(runs.load_results("smoke")) == ["week3_challenge/01_baseline"], "tables read the own seed's run only"
+    assert runs.load_results("smoke")["week3_challenge/01_baseline"]["metrics"]["5w1s"]["acc"] == 0.9
+    seeds = runs.load_seeds("smoke", "week3_challenge/01_baseline")
+    assert list(seeds) == [0, 2] and seeds[2]["metrics"]["5w1s"]["acc"] == 0.8
+    monkeypatch.setenv("METALEARN_SEED", "one")
+    with pytest.raises(ValueError, match="whole number"):
+        runs.choose_seed(0)
+
+
 def test_a_cpu_record_names_its_processor_cores_and_threads(monkeypatch):
     monkeypatch.setattr(runs, "processor_name", lambda: "AMD EPYC")
     monkeypatch.setattr(runs.os, "cpu_count", lambda: 2)
