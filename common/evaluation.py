@@ -82,8 +82,8 @@ def evaluate_settings(predict, pool: torch.Tensor, device=None, n_episodes: int 
 
 def beyond_course_pools() -> dict:
     """The two other test pools every course-trained model is scored on (week 3 reads them side by side):
-    'vinyals', the papers' 1,692 test classes (evaluation characters in four rotations), and 'fashion', the
-    cross-domain test half of Fashion-MNIST."""
+    'vinyals', the 1,692 test classes of Vinyals et al.'s split (423 evaluation characters in four rotations), and
+    'fashion', the cross-domain test half of Fashion-MNIST."""
     from .fashion import fashion_splits
     from .omniglot import vinyals_splits
 
