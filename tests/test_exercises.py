@@ -148,6 +148,8 @@ MISTAKES = {  # notebook: [(what the student got wrong, solution text, what they
     "week3_challenge/01_baseline.ipynb": [
         ("returns the loss tensor", "return loss.item()", "return loss"),
         ("batch norm in eval mode while training", "    model.train()\n", "    model.eval()\n"),
+        ("training mode never set (validation leaves the model in eval mode)", "    model.train()\n", ""),
+        ("gradients never zeroed", "labels.to(run.device))\n    optimizer.zero_grad()\n", "labels.to(run.device))\n"),
         ("features not detached (the body gets gradients)", "features = support_features.detach()", "features = support_features"),
         ("one pass only", "for order in orders:", "for order in orders[:1]:"),
         ("batch norm left in training mode at test time", "    body.eval()\n", ""),
@@ -163,6 +165,8 @@ MISTAKES = {  # notebook: [(what the student got wrong, solution text, what they
     ],
     "week3_challenge/03_maml.ipynb": [
         ("mean over tasks instead of sum", "        loss.backward()\n", "        (loss / len(tasks)).backward()\n"),
+        ("gradients never zeroed", "    optimizer.zero_grad()\n    params = dict(", "    params = dict("),
+        ("mean of the query losses returned", "return total, sum(accuracies)", "return total / len(tasks), sum(accuracies)"),
         ("always first order", "adapted = adapt(model, params, support_x, support_y, 1, inner_lr, first_order)\n        logits",
          "adapted = adapt(model, params, support_x, support_y, 1, inner_lr, True)\n        logits"),
         ("blocks sorted as strings", "blocks = sorted({name.split(\".\")[0] for name in theta}, key=int)", "blocks = sorted({name.split(\".\")[0] for name in theta})"),
